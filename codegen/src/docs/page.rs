@@ -542,20 +542,7 @@ fn rows_to_params(
                     rel: &other_rel,
                     ..ctx
                 };
-                let tables = type_table(&other, &[anchor], ctx.linked)
-                    .into_iter()
-                    .map(|nt| {
-                        rows_to_params(
-                            &other,
-                            nt,
-                            &mut BTreeSet::new(),
-                            &mut Vec::new(),
-                            depth + 1,
-                            octx,
-                        )
-                    })
-                    .collect();
-                p.children = merge_alternatives(tables);
+                p.children = rows_under(&other, anchor, depth, octx);
             }
             // `crm_currency.CURRENCY`: one field of the type, not the object; its type is that
             // field's when the table gives it as a scalar.
@@ -668,6 +655,25 @@ fn param_heading(h: &Heading, name: &str) -> bool {
             && ["параметр", "параметры", "parameter"].contains(&first.to_lowercase().as_str()))
 }
 
+/// The rows of the type or parameter table under `anchor` on another page (`other`, read in
+/// `octx`), tabbed alternatives merged; that page's irregularities are its own.
+fn rows_under(other: &Doc, anchor: String, depth: usize, octx: Ctx) -> Vec<Param> {
+    let tables = type_table(other, &[anchor], octx.linked)
+        .into_iter()
+        .map(|nt| {
+            rows_to_params(
+                other,
+                nt,
+                &mut BTreeSet::new(),
+                &mut Vec::new(),
+                depth + 1,
+                octx,
+            )
+        })
+        .collect();
+    merge_alternatives(tables)
+}
+
 /// The rows a parameter's description gives by a link to another page without an anchor
 /// (`[подробное описание](./fields.md)`, `описанный в методе [crm.item.import](crm-item-import.md)`):
 /// that page's parameter of the same name, else its `fields` parameter, with their nested
@@ -691,20 +697,7 @@ fn linked_rows(desc: &str, name: &str, ctx: Ctx, depth: usize) -> Vec<Param> {
         };
         if !anchor.is_empty() {
             // A link to a type or parameter table of that page (`add.md#params`).
-            let tables: Vec<Vec<Param>> = type_table(&other, &[anchor], ctx.linked)
-                .into_iter()
-                .map(|nt| {
-                    rows_to_params(
-                        &other,
-                        nt,
-                        &mut BTreeSet::new(),
-                        &mut Vec::new(),
-                        depth + 1,
-                        octx,
-                    )
-                })
-                .collect();
-            let rows = merge_alternatives(tables);
+            let rows = rows_under(&other, anchor, depth, octx);
             if !rows.is_empty() {
                 return rows;
             }
