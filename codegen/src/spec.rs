@@ -388,22 +388,7 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
             v,
         )),
     }
-    let docs = match fields.get("docs") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
-            Some(s.clone())
-        }
-        Some(v) => {
-            diags.push(type_error(
-                file,
-                line_of("docs"),
-                "docs",
-                "an http(s) URL string",
-                v,
-            ));
-            None
-        }
-    };
+    let docs = docs_key(&fields, line_of("docs"), file, diags);
     for key in ["generated_by", "import_hash"] {
         if let Some(v) = fields.get(key)
             && !matches!(v, Value::String(_))
@@ -538,21 +523,25 @@ impl Front<'_> {
 
     /// The optional `docs` URL.
     fn docs(&self, file: &str, diags: &mut Diagnostics) -> Option<String> {
-        match self.fields.get("docs") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
-                Some(s.clone())
-            }
-            Some(v) => {
-                diags.push(type_error(
-                    file,
-                    self.line_of("docs"),
-                    "docs",
-                    "an http(s) URL string",
-                    v,
-                ));
-                None
-            }
+        docs_key(&self.fields, self.line_of("docs"), file, diags)
+    }
+}
+
+/// The optional `docs` key of any spec: an http(s) URL, else an error at its `line`.
+fn docs_key(
+    fields: &BTreeMap<String, Value>,
+    line: usize,
+    file: &str,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    match fields.get("docs") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
+            Some(s.clone())
+        }
+        Some(v) => {
+            diags.push(type_error(file, line, "docs", "an http(s) URL string", v));
+            None
         }
     }
 }
