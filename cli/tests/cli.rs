@@ -102,7 +102,7 @@ fn describe_and_methods_need_no_portal() {
     assert!(d["docs"].as_str().unwrap().starts_with("https://"), "{d}");
 
     // Required parameters come first.
-    let r = run(b24().args(["describe", "crm.deal.update"]));
+    let r = run(b24().args(["describe", "crm.requisite.update"]));
     let d = json_of(&r.stdout);
     let required: Vec<bool> = d["params"]
         .as_array()
@@ -113,7 +113,7 @@ fn describe_and_methods_need_no_portal() {
     assert!(required.first() == Some(&true), "{d}");
     assert!(required.windows(2).all(|w| w[0] || !w[1]), "{required:?}");
 
-    let r = run(b24().args(["describe", "crm.deal.get", "--pretty"]));
+    let r = run(b24().args(["describe", "crm.quote.get", "--pretty"]));
     assert_eq!(r.code, 0);
     assert!(
         r.stdout.contains("Parameters:\n  id  required  integer"),
@@ -154,10 +154,10 @@ fn describe_and_methods_need_no_portal() {
 
 #[test]
 fn describe_schema_prints_the_json_schemas() {
-    let r = run(b24().args(["describe", "crm.deal.get", "--schema"]));
+    let r = run(b24().args(["describe", "crm.quote.get", "--schema"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let d = json_of(&r.stdout);
-    assert_eq!(d["method"], "crm.deal.get");
+    assert_eq!(d["method"], "crm.quote.get");
     let draft = "https://json-schema.org/draft/2020-12/schema";
     assert_eq!(d["params"]["$schema"], draft, "{d}");
     assert_eq!(d["result"]["$schema"], draft, "{d}");
@@ -165,7 +165,7 @@ fn describe_schema_prints_the_json_schemas() {
     assert_eq!(d["params"]["required"], serde_json::json!(["id"]), "{d}");
     assert_eq!(d["params"]["properties"]["id"]["type"], "integer", "{d}");
     // An alias or another case of the name gives the same document.
-    let r2 = run(b24().args(["describe", "CRM.DEAL.GET", "--schema"]));
+    let r2 = run(b24().args(["describe", "CRM.QUOTE.GET", "--schema"]));
     assert_eq!(json_of(&r2.stdout), d);
 
     let r = run(b24().args(["describe", "crm.deal.lst", "--schema"]));
@@ -177,7 +177,7 @@ fn describe_schema_prints_the_json_schemas() {
 #[test]
 fn call_checks_parameters_before_sending() {
     let p = Portal::start(200.0);
-    p.portal.on("crm.deal.get", |params| {
+    p.portal.on("crm.quote.get", |params| {
         let id = params["id"]
             .as_str()
             .map(str::to_owned)
@@ -189,11 +189,11 @@ fn call_checks_parameters_before_sending() {
         }
     });
 
-    let r = run(b24_on(&p).args(["call", "crm.deal.get", "id=42"]));
+    let r = run(b24_on(&p).args(["call", "crm.quote.get", "id=42"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json_of(&r.stdout), json!({"ID": "42", "TITLE": "Deal 42"}));
     assert_eq!(r.stdout.lines().count(), 1);
-    let r = run(b24_on(&p).args(["call", "crm.deal.get", "id:=42", "--pretty"]));
+    let r = run(b24_on(&p).args(["call", "crm.quote.get", "id:=42", "--pretty"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.lines().count() > 1, "{}", r.stdout);
     assert_eq!(json_of(&r.stdout)["ID"], "42");
@@ -206,13 +206,13 @@ fn call_checks_parameters_before_sending() {
         (vec![], "parameter `id`"),
         (vec!["id:={\"x\":1}"], "parameter `id`"),
     ] {
-        let r = run(b24_on(&p).args(["call", "crm.deal.get"]).args(&args));
+        let r = run(b24_on(&p).args(["call", "crm.quote.get"]).args(&args));
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains("crm.deal.get"), "{}", r.stderr);
+        assert!(r.stderr.contains("crm.quote.get"), "{}", r.stderr);
         assert!(r.stdout.is_empty());
     }
-    let r = run(b24_on(&p).args(["call", "crm.deal.get", "id"]));
+    let r = run(b24_on(&p).args(["call", "crm.quote.get", "id"]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("`id` has no `=`"), "{}", r.stderr);
     let r = run(b24_on(&p).args(["call", "crm.nothing.here", "id=1"]));
@@ -224,7 +224,7 @@ fn call_checks_parameters_before_sending() {
     );
 
     // What the portal says: exit code 1, its code and description.
-    let r = run(b24_on(&p).args(["call", "crm.deal.get", "id=7"]));
+    let r = run(b24_on(&p).args(["call", "crm.quote.get", "id=7"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("NOT_FOUND") && r.stderr.contains("Not found"),
@@ -238,13 +238,13 @@ fn call_checks_parameters_before_sending() {
     let file = dir.join("params.json");
     std::fs::write(&file, r#"{"id": 5}"#).unwrap();
     let r = run(b24_on(&p)
-        .args(["call", "crm.deal.get", "--envelope", "--json"])
+        .args(["call", "crm.quote.get", "--envelope", "--json"])
         .arg(&file));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json_of(&r.stdout)["result"]["ID"], "5");
     std::fs::write(&file, "{\"id\": 5,\n oops}").unwrap();
     let r = run(b24_on(&p)
-        .args(["call", "crm.deal.get", "--json"])
+        .args(["call", "crm.quote.get", "--json"])
         .arg(&file));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("params.json:2:"), "{}", r.stderr);
