@@ -184,19 +184,7 @@ pub fn check_all(sources: &[SourceFile]) -> Checked {
         .chain(events.iter().map(|e| (&e.file, &e.payload)))
         .chain(types.iter().map(|t| (&t.file, &t.schema)));
     for (file, set) in sets {
-        for r in &set.type_refs {
-            if !known.contains(&r.name) {
-                diags.push(Diagnostic::error(
-                    file,
-                    r.line,
-                    Some(r.path.clone()),
-                    format!(
-                        "`types/{}` names no type spec; a reference names a file of `types/` (`types/{}.md`)",
-                        r.name, r.name
-                    ),
-                ));
-            }
-        }
+        dangling_refs(file, set, |n| known.contains(n), &mut diags);
     }
     type_cycles(&types, &mut diags);
     diags.sort();
@@ -213,6 +201,26 @@ pub fn check_all(sources: &[SourceFile]) -> Checked {
 /// An error at every type spec that reaches itself through references to type specs (a
 /// type cannot contain itself): at its first reference on the shortest way back, naming the
 /// whole cycle.
+/// An error at every reference of `set` (in `file`) to a type spec `known` does not name.
+fn dangling_refs(
+    file: &str,
+    set: &schema::SchemaSet,
+    known: impl Fn(&str) -> bool,
+    diags: &mut Diagnostics,
+) {
+    for r in set.type_refs.iter().filter(|r| !known(&r.name)) {
+        diags.push(Diagnostic::error(
+            file,
+            r.line,
+            Some(r.path.clone()),
+            format!(
+                "`types/{}` names no type spec; a reference names a file of `types/` (`types/{}.md`)",
+                r.name, r.name
+            ),
+        ));
+    }
+}
+
 fn type_cycles<'a>(types: &'a [spec::TypeSpec], diags: &mut Diagnostics) {
     let by_name: BTreeMap<&str, &spec::TypeSpec> =
         types.iter().map(|t| (t.name.as_str(), t)).collect();
@@ -475,19 +483,7 @@ pub fn generate_events(
             })
             .collect();
         for e in &events {
-            for r in &e.payload.type_refs {
-                if !known.contains(r.name.as_str()) {
-                    diags.push(Diagnostic::error(
-                        &e.file,
-                        r.line,
-                        Some(r.path.clone()),
-                        format!(
-                            "`types/{}` names no type spec; a reference names a file of `types/` (`types/{}.md`)",
-                            r.name, r.name
-                        ),
-                    ));
-                }
-            }
+            dangling_refs(&e.file, &e.payload, |n| known.contains(n), &mut diags);
         }
         (c.types, events, diags)
     };
