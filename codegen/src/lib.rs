@@ -123,8 +123,7 @@ pub fn check_all(sources: &[SourceFile]) -> Checked {
                 }
             }
             SourceKind::Type => {
-                let base = src.path.rsplit(['/', '\\']).next().unwrap_or(&src.path);
-                known.insert(base.strip_suffix(".md").unwrap_or(base).to_owned());
+                known.insert(spec::file_stem(&src.path).to_owned());
                 if let Some(t) = spec::parse_type(src, &mut diags) {
                     match types.iter().find(|o| o.name == t.name) {
                         Some(first) => diags.push(Diagnostic::error(
@@ -475,13 +474,7 @@ pub fn generate_events(
         let c = check_all(&types_src);
         diags.0.extend(c.diags.0);
         // References from payloads to types that do not exist.
-        let known: BTreeSet<&str> = types_src
-            .iter()
-            .map(|s| {
-                let base = s.path.rsplit(['/', '\\']).next().unwrap_or(&s.path);
-                base.strip_suffix(".md").unwrap_or(base)
-            })
-            .collect();
+        let known: BTreeSet<&str> = types_src.iter().map(|s| spec::file_stem(&s.path)).collect();
         for e in &events {
             dangling_refs(&e.file, &e.payload, |n| known.contains(n), &mut diags);
         }

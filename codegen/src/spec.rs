@@ -803,7 +803,7 @@ pub fn is_type_name(name: &str) -> bool {
 }
 
 /// The file stem of a display path: `specs/types/crm.multifield.md` → `crm.multifield`.
-fn file_stem(path: &str) -> &str {
+pub fn file_stem(path: &str) -> &str {
     let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
     base.strip_suffix(".md").unwrap_or(base)
 }

@@ -235,7 +235,8 @@ fn import_types(root: &Path, out_dir: &Path, types: &[(String, String)]) -> Resu
     let mut going: Vec<&codegen::SourceFile> = existing
         .iter()
         .filter(|f| {
-            !produced.contains(type_stem(&f.path)) && codegen::share::remove_stale(&f.text, false)
+            !produced.contains(codegen::spec::file_stem(&f.path))
+                && codegen::share::remove_stale(&f.text, false)
         })
         .collect();
     if !going.is_empty() {
@@ -252,7 +253,7 @@ fn import_types(root: &Path, out_dir: &Path, types: &[(String, String)]) -> Resu
         );
         loop {
             let held = going.iter().position(|f| {
-                let reference = format!("\"types/{}\"", type_stem(&f.path));
+                let reference = format!("\"types/{}\"", codegen::spec::file_stem(&f.path));
                 staying.iter().any(|u| {
                     let user_holds = u.text.contains(&reference);
                     if user_holds {
@@ -281,12 +282,6 @@ fn import_types(root: &Path, out_dir: &Path, types: &[(String, String)]) -> Resu
         display_path(root, &types_dir),
     );
     Ok(())
-}
-
-/// `specs/types/crm.multifield.md` -> `crm.multifield`.
-fn type_stem(path: &str) -> &str {
-    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    base.strip_suffix(".md").unwrap_or(base)
 }
 
 /// What [`write_unless_edited`] did with one imported spec.
