@@ -127,6 +127,32 @@ fn every_hostile_property_name_is_one_field_renamed_to_itself() {
         wire, expected,
         "wire names must reach the wire unchanged, all of them"
     );
+    // The JSON Schema names the same properties (its text is data, never code).
+    let schema = file
+        .items
+        .iter()
+        .find_map(|i| match i {
+            syn::Item::Macro(m)
+                if m.mac
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "schema_data") =>
+            {
+                let (name, text) = schema_data_args(&m.mac.tokens);
+                (name == "CheckRequest").then_some(text)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no schema of CheckRequest"));
+    let schema: serde_json::Value = serde_json::from_str(&schema).expect("JSON");
+    let props: BTreeSet<String> = schema["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(props, expected);
 }
 
 #[test]
@@ -141,14 +167,21 @@ fn nothing_but_the_expected_items_exists() {
             syn::Item::Type(t) => t.ident.to_string(),
             // `::bitrix24_runtime::loose_deserialize!(CheckRequest);`: its one argument is the
             // item it is for.
+            // `::bitrix24_runtime::schema_data!(CheckRequest, "{..}", [..]);`: the item, then
+            // its schema as one string literal of JSON.
             syn::Item::Macro(m) => {
                 let last = m.mac.path.segments.last().map(|s| s.ident.to_string());
-                assert_eq!(
-                    last.as_deref(),
-                    Some("loose_deserialize"),
-                    "unexpected macro"
-                );
-                m.mac.tokens.to_string()
+                match last.as_deref() {
+                    Some("loose_deserialize") => m.mac.tokens.to_string(),
+                    Some("schema_data") => {
+                        let (name, text) = schema_data_args(&m.mac.tokens);
+                        let schema: serde_json::Value = serde_json::from_str(&text)
+                            .unwrap_or_else(|e| panic!("{name}: schema text is not JSON: {e}"));
+                        assert!(schema.is_object(), "{name}: {schema}");
+                        name
+                    }
+                    other => panic!("unexpected macro {other:?}"),
+                }
             }
             other => panic!("unexpected item {}", quote_item(other)),
         };
@@ -175,11 +208,26 @@ fn nothing_but_the_expected_items_exists() {
                 || t == "#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]"
                 || t == "#[allow(clippy::too_many_arguments)]"
                 || t == "#[serde(deny_unknown_fields)]"
-                || t == "#[cfg_attr(feature = \"schemars\", derive(::schemars::JsonSchema))]"
-                || t == "#[cfg_attr(feature = \"schemars\", schemars(deny_unknown_fields))]";
+                || t == "#[serde(transparent)]";
             assert!(ok, "unexpected attribute line: {line}");
         }
     }
+}
+
+/// The type name and the schema text of a `schema_data!` call (`Name, "json", [deps]`).
+fn schema_data_args(tokens: &proc_macro2::TokenStream) -> (String, String) {
+    let parser = |input: syn::parse::ParseStream| {
+        let name: syn::Ident = input.parse()?;
+        let _: syn::Token![,] = input.parse()?;
+        let text: syn::LitStr = input.parse()?;
+        let _: syn::Token![,] = input.parse()?;
+        let deps;
+        syn::bracketed!(deps in input);
+        let _: proc_macro2::TokenStream = deps.parse()?;
+        Ok((name.to_string(), text.value()))
+    };
+    syn::parse::Parser::parse2(parser, tokens.clone())
+        .unwrap_or_else(|e| panic!("schema_data!({tokens}): {e}"))
 }
 
 /// True when `pat` occurs in `doc` without a backslash before it (an odd number of them).

@@ -271,7 +271,6 @@ pub mod basic {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-install.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppInstallData {
         /// Wire name "ACTIVE": string, required.
@@ -314,11 +313,16 @@ pub mod basic {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(AppInstallData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        AppInstallData,
+        r#"{"type":"object","properties":{"ACTIVE":{"type":"string"},"INSTALLED":{"type":"string"},"LANGUAGE_ID":{"type":"string"},"VERSION":{"type":"string"}},"required":["ACTIVE","INSTALLED","LANGUAGE_ID","VERSION"],"additionalProperties":true,"description":"The `data` of the event `OnAppInstall`."}"#,
+        []
+    );
     /// The `data` of the event `onAppMethodConfirm`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-method-confirm.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppMethodConfirmData {
         /// Wire name "CONFIRMED": string, required.
@@ -361,11 +365,16 @@ pub mod basic {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(AppMethodConfirmData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        AppMethodConfirmData,
+        r#"{"type":"object","properties":{"CONFIRMED":{"type":"string"},"LANGUAGE_ID":{"type":"string"},"METHOD":{"type":"string"},"TOKEN":{"type":"string"}},"required":["CONFIRMED","LANGUAGE_ID","METHOD","TOKEN"],"additionalProperties":true,"description":"The `data` of the event `onAppMethodConfirm`."}"#,
+        []
+    );
     /// The `data` of the event `onAppPayment`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-payment.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppPaymentData {
         /// Wire name "CODE": string, required.
@@ -432,12 +441,17 @@ pub mod basic {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(AppPaymentData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        AppPaymentData,
+        r#"{"type":"object","properties":{"CODE":{"type":"string"},"DAYS":{"type":"integer","format":"int64"},"LANGUAGE_ID":{"type":"string"},"PAYMENT_EXPIRED":{"type":"string"},"STATUS":{"$dep":0},"VERSION":{"type":"integer","format":"int64"}},"required":["CODE","DAYS","LANGUAGE_ID","PAYMENT_EXPIRED","STATUS","VERSION"],"additionalProperties":true,"description":"The `data` of the event `onAppPayment`."}"#,
+        [AppPaymentDataStatus]
+    );
     pub type AppPaymentDataStatus = super::enums::FDTEtc;
     /// The `data` of the event `onAppUninstall`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-uninstall.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppUninstallData {
         /// Wire name "CLEAN": integer, required.
@@ -468,11 +482,16 @@ pub mod basic {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(AppUninstallData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        AppUninstallData,
+        r#"{"type":"object","properties":{"CLEAN":{"type":"integer","format":"int64"},"LANGUAGE_ID":{"type":"string"}},"required":["CLEAN","LANGUAGE_ID"],"additionalProperties":true,"description":"The `data` of the event `onAppUninstall`."}"#,
+        []
+    );
     /// The `data` of the event `OnAppUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-app-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct AppUpdateData {
         /// Wire name "LANGUAGE_ID": string, required.
@@ -509,6 +528,12 @@ pub mod basic {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(AppUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        AppUpdateData,
+        r#"{"type":"object","properties":{"LANGUAGE_ID":{"type":"string"},"PREVIOUS_VERSION":{"type":"string"},"VERSION":{"type":"string"}},"required":["LANGUAGE_ID","PREVIOUS_VERSION","VERSION"],"additionalProperties":true,"description":"The `data` of the event `OnAppUpdate`."}"#,
+        []
+    );
     /// The `data` of the event `onOfflineEvent`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/on-offline-event.html>.
@@ -704,7 +729,6 @@ pub mod booking {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingAddData {
         /// Wire name "ID": integer, optional.
@@ -725,11 +749,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingAddData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingAdd`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingDeleteData {
         /// Wire name "ID": integer, optional.
@@ -750,11 +779,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingDeleteData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingDelete`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingResourceAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceAddData {
         /// Wire name "ID": integer, optional.
@@ -775,11 +809,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingResourceAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingResourceAddData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingResourceAdd`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingResourceDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceDeleteData {
         /// Wire name "ID": integer, optional.
@@ -800,11 +839,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingResourceDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingResourceDeleteData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingResourceDelete`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingResourceTypeAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeAddData {
         /// Wire name "ID": integer, optional.
@@ -825,11 +869,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingResourceTypeAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingResourceTypeAddData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingResourceTypeAdd`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingResourceTypeDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeDeleteData {
         /// Wire name "ID": integer, optional.
@@ -850,11 +899,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingResourceTypeDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingResourceTypeDeleteData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingResourceTypeDelete`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingResourceTypeUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/events/on-booking-resource-type-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceTypeUpdateData {
         /// Wire name "ID": integer, optional.
@@ -875,11 +929,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingResourceTypeUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingResourceTypeUpdateData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingResourceTypeUpdate`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingResourceUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/events/on-booking-resource-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingResourceUpdateData {
         /// Wire name "ID": integer, optional.
@@ -900,11 +959,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingResourceUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingResourceUpdateData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingResourceUpdate`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/events/on-booking-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingUpdateData {
         /// Wire name "ID": integer, optional.
@@ -925,11 +989,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingUpdateData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingUpdate`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingWaitListItemAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemAddData {
         /// Wire name "ID": integer, optional.
@@ -950,11 +1019,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingWaitListItemAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingWaitListItemAddData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingWaitListItemAdd`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingWaitListItemDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemDeleteData {
         /// Wire name "ID": integer, optional.
@@ -975,11 +1049,16 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingWaitListItemDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingWaitListItemDeleteData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingWaitListItemDelete`."}"#,
+        []
+    );
     /// The `data` of the event `onBookingWaitListItemUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/events/on-booking-waitlistitem-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct BookingWaitListItemUpdateData {
         /// Wire name "ID": integer, optional.
@@ -1000,6 +1079,12 @@ pub mod booking {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(BookingWaitListItemUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        BookingWaitListItemUpdateData,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onBookingWaitListItemUpdate`."}"#,
+        []
+    );
 }
 
 #[cfg(feature = "calendar")]
@@ -1123,7 +1208,6 @@ pub mod calendar {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryAddData {
         /// Wire name "id": string, optional.
@@ -1144,11 +1228,16 @@ pub mod calendar {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CalendarEntryAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CalendarEntryAddData,
+        r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnCalendarEntryAdd`."}"#,
+        []
+    );
     /// The `data` of the event `OnCalendarEntryDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryDeleteData {
         /// Wire name "id": string, optional.
@@ -1169,11 +1258,16 @@ pub mod calendar {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CalendarEntryDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CalendarEntryDeleteData,
+        r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnCalendarEntryDelete`."}"#,
+        []
+    );
     /// The `data` of the event `OnCalendarEntryUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/events/on-calendar-entry-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarEntryUpdateData {
         /// Wire name "id": string, optional.
@@ -1194,11 +1288,16 @@ pub mod calendar {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CalendarEntryUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CalendarEntryUpdateData,
+        r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnCalendarEntryUpdate`."}"#,
+        []
+    );
     /// The `data` of the event `OnCalendarSectionAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionAddData {
         /// Wire name "id": string, optional.
@@ -1219,11 +1318,16 @@ pub mod calendar {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CalendarSectionAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CalendarSectionAddData,
+        r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnCalendarSectionAdd`."}"#,
+        []
+    );
     /// The `data` of the event `OnCalendarSectionDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionDeleteData {
         /// Wire name "id": string, optional.
@@ -1244,11 +1348,16 @@ pub mod calendar {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CalendarSectionDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CalendarSectionDeleteData,
+        r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnCalendarSectionDelete`."}"#,
+        []
+    );
     /// The `data` of the event `OnCalendarSectionUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/events/on-calendar-section-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CalendarSectionUpdateData {
         /// Wire name "id": string, optional.
@@ -1269,6 +1378,12 @@ pub mod calendar {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CalendarSectionUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CalendarSectionUpdateData,
+        r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnCalendarSectionUpdate`."}"#,
+        []
+    );
 }
 
 #[cfg(feature = "catalog")]
@@ -1500,7 +1615,6 @@ pub mod catalog {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1522,8 +1636,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogMeasureOnAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.MEASURE.ON.ADD`."}"#,
+        [CatalogMeasureOnAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -1545,11 +1664,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogMeasureOnAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.MEASURE.ON.DELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1571,8 +1695,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogMeasureOnDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.MEASURE.ON.DELETE`."}"#,
+        [CatalogMeasureOnDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -1594,11 +1723,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogMeasureOnDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.MEASURE.ON.UPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/measure/events/catalog-measure-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1620,8 +1754,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogMeasureOnUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.MEASURE.ON.UPDATE`."}"#,
+        [CatalogMeasureOnUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogMeasureOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -1643,11 +1782,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogMeasureOnUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogMeasureOnUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.PRICE.ON.ADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1669,8 +1813,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceOnAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRICE.ON.ADD`."}"#,
+        [CatalogPriceOnAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -1692,11 +1841,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceOnAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.PRICE.ON.DELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1718,8 +1872,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceOnDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRICE.ON.DELETE`."}"#,
+        [CatalogPriceOnDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -1741,11 +1900,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceOnDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.PRICE.ON.UPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/events/catalog-price-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1767,8 +1931,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceOnUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRICE.ON.UPDATE`."}"#,
+        [CatalogPriceOnUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -1790,11 +1959,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceOnUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceOnUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.PRICE.TYPE.ON.ADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1816,8 +1990,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceTypeOnAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRICE.TYPE.ON.ADD`."}"#,
+        [CatalogPriceTypeOnAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -1839,11 +2018,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceTypeOnAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.PRICE.TYPE.ON.DELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -1865,8 +2049,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceTypeOnDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRICE.TYPE.ON.DELETE`."}"#,
+        [CatalogPriceTypeOnDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -1888,11 +2077,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceTypeOnDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.PRICE.TYPE.ON.UPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price-type/events/catalog-price-type-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -1914,8 +2108,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceTypeOnUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRICE.TYPE.ON.UPDATE`."}"#,
+        [CatalogPriceTypeOnUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogPriceTypeOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -1937,11 +2136,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogPriceTypeOnUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogPriceTypeOnUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.PRODUCT.ON.ADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -1963,8 +2167,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogProductOnAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRODUCT.ON.ADD`."}"#,
+        [CatalogProductOnAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -1993,12 +2202,17 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogProductOnAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"TYPE":{"$dep":0}},"required":["ID","TYPE"],"additionalProperties":true}"#,
+        [CatalogProductOnAddDataFieldsType]
+    );
     pub type CatalogProductOnAddDataFieldsType = super::enums::IntV1V3V4Etc;
     /// The `data` of the event `CATALOG.PRODUCT.ON.DELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -2020,8 +2234,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogProductOnDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRODUCT.ON.DELETE`."}"#,
+        [CatalogProductOnDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -2050,12 +2269,17 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogProductOnDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"TYPE":{"$dep":0}},"required":["ID","TYPE"],"additionalProperties":true}"#,
+        [CatalogProductOnDeleteDataFieldsType]
+    );
     pub type CatalogProductOnDeleteDataFieldsType = super::enums::IntV1V3V4Etc;
     /// The `data` of the event `CATALOG.PRODUCT.ON.UPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/events/catalog-product-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -2077,8 +2301,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogProductOnUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.PRODUCT.ON.UPDATE`."}"#,
+        [CatalogProductOnUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogProductOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -2107,12 +2336,17 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogProductOnUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogProductOnUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"TYPE":{"$dep":0}},"required":["ID","TYPE"],"additionalProperties":true}"#,
+        [CatalogProductOnUpdateDataFieldsType]
+    );
     pub type CatalogProductOnUpdateDataFieldsType = super::enums::IntV1V3V4Etc;
     /// The `data` of the event `CATALOG.ROUNDING.ON.ADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnAddData {
         /// Wire name "FIELDS": object, required.
@@ -2134,8 +2368,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogRoundingOnAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.ROUNDING.ON.ADD`."}"#,
+        [CatalogRoundingOnAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnAddDataFields {
         /// Wire name "ID": integer, required.
@@ -2157,11 +2396,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogRoundingOnAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.ROUNDING.ON.DELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -2183,8 +2427,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogRoundingOnDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.ROUNDING.ON.DELETE`."}"#,
+        [CatalogRoundingOnDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -2206,11 +2455,16 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogRoundingOnDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `CATALOG.ROUNDING.ON.UPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/rounding-rule/events/catalog-rounding-on-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -2232,8 +2486,13 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogRoundingOnUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `CATALOG.ROUNDING.ON.UPDATE`."}"#,
+        [CatalogRoundingOnUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CatalogRoundingOnUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -2255,6 +2514,12 @@ pub mod catalog {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CatalogRoundingOnUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CatalogRoundingOnUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
 }
 
 #[cfg(feature = "crm")]
@@ -3418,7 +3683,6 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3439,8 +3703,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmActivityAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmActivityAdd`."}"#,
+        [CrmActivityAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -3461,11 +3730,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmActivityAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmActivityDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -3486,8 +3760,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmActivityDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmActivityDelete`."}"#,
+        [CrmActivityDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -3508,11 +3787,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmActivityDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmActivityUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/events/on-crm-activity-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -3533,8 +3817,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmActivityUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmActivityUpdate`."}"#,
+        [CrmActivityUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmActivityUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -3555,11 +3844,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmActivityUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmActivityUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmAddressRegister`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-register.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressRegisterData {
         /// Wire name "FIELDS": object, required.
@@ -3581,13 +3875,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmAddressRegisterData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmAddressRegister`."}"#,
+        [CrmAddressRegisterDataFields]
+    );
     /// The type `crm.fields_9`, defined once in `types`.
     pub type CrmAddressRegisterDataFields = super::super::api::types::crm::Fields9;
     /// The `data` of the event `onCrmAddressUnregister`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-unregister.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmAddressUnregisterData {
         /// Wire name "FIELDS": object, required.
@@ -3609,13 +3908,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmAddressUnregisterData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmAddressUnregister`."}"#,
+        [CrmAddressUnregisterDataFields]
+    );
     /// The type `crm.fields_9`, defined once in `types`.
     pub type CrmAddressUnregisterDataFields = super::super::api::types::crm::Fields9;
     /// The `data` of the event `onCrmBankDetailAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailAddData {
         /// Wire name "FIELDS": object, required.
@@ -3637,8 +3941,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmBankDetailAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmBankDetailAdd`."}"#,
+        [CrmBankDetailAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailAddDataFields {
         /// Wire name "ID": integer, required.
@@ -3660,11 +3969,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmBankDetailAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmBankDetailDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -3686,8 +4000,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmBankDetailDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmBankDetailDelete`."}"#,
+        [CrmBankDetailDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -3709,11 +4028,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmBankDetailDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmBankDetailUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -3735,8 +4059,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmBankDetailUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmBankDetailUpdate`."}"#,
+        [CrmBankDetailUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmBankDetailUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -3758,11 +4087,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmBankDetailUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmBankDetailUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmCompanyAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3783,8 +4117,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCompanyAdd`."}"#,
+        [CrmCompanyAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -3805,11 +4144,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmCompanyDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -3830,8 +4174,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCompanyDelete`."}"#,
+        [CrmCompanyDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -3852,11 +4201,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmCompanyUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/events/on-crm-company-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -3877,8 +4231,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCompanyUpdate`."}"#,
+        [CrmCompanyUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -3899,11 +4258,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmCompanyUserFieldAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -3924,13 +4288,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyUserFieldAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCompanyUserFieldAdd`."}"#,
+        [CrmCompanyUserFieldAddDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmCompanyUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -3951,13 +4320,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyUserFieldDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCompanyUserFieldDelete`."}"#,
+        [CrmCompanyUserFieldDeleteDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmCompanyUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -3978,13 +4352,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldSetEnumValuesData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyUserFieldSetEnumValuesData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCompanyUserFieldSetEnumValues`."}"#,
+        [CrmCompanyUserFieldSetEnumValuesDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmCompanyUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCompanyUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4005,13 +4384,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCompanyUserFieldUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCompanyUserFieldUpdate`."}"#,
+        [CrmCompanyUserFieldUpdateDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmCompanyUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4032,8 +4416,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmContactAdd`."}"#,
+        [CrmContactAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4054,11 +4443,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmContactDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4079,8 +4473,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmContactDelete`."}"#,
+        [CrmContactDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4101,11 +4500,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmContactUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4126,8 +4530,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmContactUpdate`."}"#,
+        [CrmContactUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -4148,11 +4557,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmContactUserFieldAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4173,13 +4587,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactUserFieldAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmContactUserFieldAdd`."}"#,
+        [CrmContactUserFieldAddDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmContactUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4200,13 +4619,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactUserFieldDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmContactUserFieldDelete`."}"#,
+        [CrmContactUserFieldDeleteDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmContactUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -4227,13 +4651,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldSetEnumValuesData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactUserFieldSetEnumValuesData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmContactUserFieldSetEnumValues`."}"#,
+        [CrmContactUserFieldSetEnumValuesDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmContactUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmContactUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4254,13 +4683,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmContactUserFieldUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmContactUserFieldUpdate`."}"#,
+        [CrmContactUserFieldUpdateDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmContactUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCurrencyAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4281,8 +4715,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCurrencyAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCurrencyAdd`."}"#,
+        [CrmCurrencyAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyAddDataFields {
         /// Wire name "ID": string, optional.
@@ -4303,11 +4742,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCurrencyAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmCurrencyDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4328,8 +4772,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCurrencyDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCurrencyDelete`."}"#,
+        [CrmCurrencyDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyDeleteDataFields {
         /// Wire name "ID": string, optional.
@@ -4350,11 +4799,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCurrencyDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmCurrencyUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4375,8 +4829,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCurrencyUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmCurrencyUpdate`."}"#,
+        [CrmCurrencyUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmCurrencyUpdateDataFields {
         /// Wire name "ID": string, optional.
@@ -4397,11 +4856,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCurrencyUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmCurrencyUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4422,8 +4886,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealAdd`."}"#,
+        [CrmDealAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4444,11 +4913,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4469,8 +4943,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealDelete`."}"#,
+        [CrmDealDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4491,11 +4970,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealMoveToCategory`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-move-to-category.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealMoveToCategoryData {
         /// Wire name "FIELDS": object, optional.
@@ -4516,8 +5000,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealMoveToCategoryData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealMoveToCategoryData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealMoveToCategory`."}"#,
+        [CrmDealMoveToCategoryDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealMoveToCategoryDataFields {
         /// Wire name "CATEGORY_ID": integer, optional.
@@ -4551,11 +5040,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealMoveToCategoryDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealMoveToCategoryDataFields,
+        r#"{"type":"object","properties":{"CATEGORY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealRecurringAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4576,8 +5070,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealRecurringAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealRecurringAdd`."}"#,
+        [CrmDealRecurringAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -4606,11 +5105,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealRecurringAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RECURRING_DEAL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealRecurringDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4631,8 +5135,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealRecurringDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealRecurringDelete`."}"#,
+        [CrmDealRecurringDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -4653,11 +5162,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealRecurringDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealRecurringExpose`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-expose.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringExposeData {
         /// Wire name "FIELDS": object, optional.
@@ -4678,8 +5192,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringExposeData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealRecurringExposeData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealRecurringExpose`."}"#,
+        [CrmDealRecurringExposeDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringExposeDataFields {
         /// Wire name "DEAL_ID": integer, optional.
@@ -4713,11 +5232,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringExposeDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealRecurringExposeDataFields,
+        r#"{"type":"object","properties":{"DEAL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RECURRING_DEAL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealRecurringUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/recurring-deals/events/on-crm-deal-recurring-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4738,8 +5262,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealRecurringUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealRecurringUpdate`."}"#,
+        [CrmDealRecurringUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealRecurringUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -4768,11 +5297,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealRecurringUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealRecurringUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RECURRING_DEAL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4793,8 +5327,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealUpdate`."}"#,
+        [CrmDealUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -4815,11 +5354,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDealUserFieldAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4840,13 +5384,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealUserFieldAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealUserFieldAdd`."}"#,
+        [CrmDealUserFieldAddDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmDealUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4867,13 +5416,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealUserFieldDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealUserFieldDelete`."}"#,
+        [CrmDealUserFieldDeleteDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmDealUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -4894,13 +5448,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldSetEnumValuesData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealUserFieldSetEnumValuesData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealUserFieldSetEnumValues`."}"#,
+        [CrmDealUserFieldSetEnumValuesDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmDealUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -4921,13 +5480,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealUserFieldUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealUserFieldUpdate`."}"#,
+        [CrmDealUserFieldUpdateDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmDealUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentAddData {
         /// Wire name "FIELDS": object, optional.
@@ -4948,13 +5512,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDocumentGeneratorDocumentAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDocumentGeneratorDocumentAdd`."}"#,
+        [CrmDocumentGeneratorDocumentAddDataFields]
+    );
     /// The type `crm.fields_6`, defined once in `types`.
     pub type CrmDocumentGeneratorDocumentAddDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -4975,13 +5544,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDocumentGeneratorDocumentDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDocumentGeneratorDocumentDelete`."}"#,
+        [CrmDocumentGeneratorDocumentDeleteDataFields]
+    );
     /// The type `crm.fields_6`, defined once in `types`.
     pub type CrmDocumentGeneratorDocumentDeleteDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDocumentGeneratorDocumentUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5002,13 +5576,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDocumentGeneratorDocumentUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDocumentGeneratorDocumentUpdate`."}"#,
+        [CrmDocumentGeneratorDocumentUpdateDataFields]
+    );
     /// The type `crm.fields_6`, defined once in `types`.
     pub type CrmDocumentGeneratorDocumentUpdateDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDynamicItemAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5029,8 +5608,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDynamicItemAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDynamicItemAdd`."}"#,
+        [CrmDynamicItemAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemAddDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5059,11 +5643,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDynamicItemAddDataFields,
+        r#"{"type":"object","properties":{"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDynamicItemDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5084,8 +5673,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDynamicItemDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDynamicItemDelete`."}"#,
+        [CrmDynamicItemDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemDeleteDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5114,11 +5708,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDynamicItemDeleteDataFields,
+        r#"{"type":"object","properties":{"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmDynamicItemUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5139,8 +5738,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDynamicItemUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDynamicItemUpdate`."}"#,
+        [CrmDynamicItemUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDynamicItemUpdateDataFields {
         /// Wire name "ENTITY_TYPE_ID": integer, optional.
@@ -5169,6 +5773,12 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDynamicItemUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDynamicItemUpdateDataFields,
+        r#"{"type":"object","properties":{"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmInvoiceAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/events-invoice/on-crm-invoice-add.html>.
@@ -5221,7 +5831,6 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5242,8 +5851,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmLeadAdd`."}"#,
+        [CrmLeadAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -5264,11 +5878,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmLeadDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5289,8 +5908,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmLeadDelete`."}"#,
+        [CrmLeadDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -5311,11 +5935,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmLeadUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/events/on-crm-lead-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5336,8 +5965,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmLeadUpdate`."}"#,
+        [CrmLeadUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -5358,11 +5992,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmLeadUserFieldAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5383,13 +6022,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadUserFieldAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmLeadUserFieldAdd`."}"#,
+        [CrmLeadUserFieldAddDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmLeadUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5410,13 +6054,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadUserFieldDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmLeadUserFieldDelete`."}"#,
+        [CrmLeadUserFieldDeleteDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmLeadUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -5437,13 +6086,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldSetEnumValuesData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadUserFieldSetEnumValuesData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmLeadUserFieldSetEnumValues`."}"#,
+        [CrmLeadUserFieldSetEnumValuesDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmLeadUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmLeadUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5464,6 +6118,12 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmLeadUserFieldUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmLeadUserFieldUpdate`."}"#,
+        [CrmLeadUserFieldUpdateDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmLeadUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmMeasureAdd`.
@@ -5518,7 +6178,6 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5539,8 +6198,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmQuoteAdd`."}"#,
+        [CrmQuoteAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -5561,11 +6225,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmQuoteDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5586,8 +6255,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmQuoteDelete`."}"#,
+        [CrmQuoteDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -5608,11 +6282,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmQuoteUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/events/on-crm-quote-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5633,8 +6312,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmQuoteUpdate`."}"#,
+        [CrmQuoteUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -5655,11 +6339,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmQuoteUserFieldAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -5680,13 +6369,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteUserFieldAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmQuoteUserFieldAdd`."}"#,
+        [CrmQuoteUserFieldAddDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmQuoteUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -5707,13 +6401,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteUserFieldDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmQuoteUserFieldDelete`."}"#,
+        [CrmQuoteUserFieldDeleteDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmQuoteUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -5734,13 +6433,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldSetEnumValuesData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteUserFieldSetEnumValuesData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmQuoteUserFieldSetEnumValues`."}"#,
+        [CrmQuoteUserFieldSetEnumValuesDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmQuoteUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmQuoteUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -5761,13 +6465,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmQuoteUserFieldUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmQuoteUserFieldUpdate`."}"#,
+        [CrmQuoteUserFieldUpdateDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmQuoteUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmRequisiteAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteAddData {
         /// Wire name "FIELDS": object, required.
@@ -5789,8 +6498,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteAdd`."}"#,
+        [CrmRequisiteAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteAddDataFields {
         /// Wire name "ID": integer, required.
@@ -5812,11 +6526,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmRequisiteDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -5838,8 +6557,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteDelete`."}"#,
+        [CrmRequisiteDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteDeleteDataFields {
         /// Wire name "ID": integer, required.
@@ -5861,11 +6585,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmRequisiteUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -5887,8 +6616,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUpdate`."}"#,
+        [CrmRequisiteUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUpdateDataFields {
         /// Wire name "ID": integer, required.
@@ -5910,11 +6644,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmRequisiteUserFieldAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldAddData {
         /// Wire name "FIELDS": object, required.
@@ -5936,13 +6675,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteUserFieldAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUserFieldAdd`."}"#,
+        [CrmRequisiteUserFieldAddDataFields]
+    );
     /// The type `crm.fields_5`, defined once in `types`.
     pub type CrmRequisiteUserFieldAddDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -5964,13 +6708,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteUserFieldDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUserFieldDelete`."}"#,
+        [CrmRequisiteUserFieldDeleteDataFields]
+    );
     /// The type `crm.fields_5`, defined once in `types`.
     pub type CrmRequisiteUserFieldDeleteDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, required.
@@ -5992,13 +6741,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldSetEnumValuesData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteUserFieldSetEnumValuesData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUserFieldSetEnumValues`."}"#,
+        [CrmRequisiteUserFieldSetEnumValuesDataFields]
+    );
     /// The type `crm.fields_5`, defined once in `types`.
     pub type CrmRequisiteUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmRequisiteUserFieldUpdateData {
         /// Wire name "FIELDS": object, required.
@@ -6020,13 +6774,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmRequisiteUserFieldUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUserFieldUpdate`."}"#,
+        [CrmRequisiteUserFieldUpdateDataFields]
+    );
     /// The type `crm.fields_5`, defined once in `types`.
     pub type CrmRequisiteUserFieldUpdateDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmTimelineCommentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentAddData {
         /// Wire name "ID": integer, required.
@@ -6048,11 +6807,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTimelineCommentAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTimelineCommentAddData,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"The `data` of the event `onCrmTimelineCommentAdd`."}"#,
+        []
+    );
     /// The `data` of the event `onCrmTimelineCommentDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentDeleteData {
         /// Wire name "ID": integer, required.
@@ -6074,11 +6838,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTimelineCommentDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTimelineCommentDeleteData,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"The `data` of the event `onCrmTimelineCommentDelete`."}"#,
+        []
+    );
     /// The `data` of the event `onCrmTimelineCommentUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTimelineCommentUpdateData {
         /// Wire name "ID": integer, required.
@@ -6100,11 +6869,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTimelineCommentUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTimelineCommentUpdateData,
+        r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"The `data` of the event `onCrmTimelineCommentUpdate`."}"#,
+        []
+    );
     /// The `data` of the event `onCrmTypeAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeAddData {
         /// Wire name "FIELDS": object, optional.
@@ -6125,8 +6899,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmTypeAdd`."}"#,
+        [CrmTypeAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -6147,11 +6926,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmTypeDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -6172,8 +6956,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmTypeDelete`."}"#,
+        [CrmTypeDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -6194,11 +6983,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmTypeUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/type/on-crm-type-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -6219,8 +7013,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmTypeUpdate`."}"#,
+        [CrmTypeUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -6241,11 +7040,16 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onCrmTypeUserFieldAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
@@ -6266,13 +7070,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeUserFieldAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmTypeUserFieldAdd`."}"#,
+        [CrmTypeUserFieldAddDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmTypeUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -6293,13 +7102,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeUserFieldDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmTypeUserFieldDelete`."}"#,
+        [CrmTypeUserFieldDeleteDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmTypeUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-set-enum-values.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
@@ -6320,13 +7134,18 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldSetEnumValuesData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeUserFieldSetEnumValuesData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmTypeUserFieldSetEnumValues`."}"#,
+        [CrmTypeUserFieldSetEnumValuesDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmTypeUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmTypeUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -6347,6 +7166,12 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmTypeUserFieldUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmTypeUserFieldUpdate`."}"#,
+        [CrmTypeUserFieldUpdateDataFields]
+    );
     /// The type `crm.fields`, defined once in `types`.
     pub type CrmTypeUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
 }
@@ -6466,7 +7291,6 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/events/on-imbot-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotdeleteData {
         /// Wire name "BOT_CODE": string, optional.
@@ -6495,11 +7319,16 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotdeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotdeleteData,
+        r#"{"type":"object","properties":{"BOT_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONIMBOTDELETE`."}"#,
+        []
+    );
     /// The `data` of the event `ONIMBOTJOINCHAT`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/events/on-imbot-join-chat.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatData {
         /// Wire name "BOT": any JSON, optional.
@@ -6533,8 +7362,13 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotjoinchatData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotjoinchatData,
+        r#"{"type":"object","properties":{"BOT":true,"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONIMBOTJOINCHAT`."}"#,
+        [ImbotjoinchatDataParams, ImbotjoinchatDataUser]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatDataParams {
         /// Wire name "ACCESS_HISTORY": integer, optional.
@@ -6645,10 +7479,15 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotjoinchatDataParams);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotjoinchatDataParams,
+        r#"{"type":"object","properties":{"ACCESS_HISTORY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FROM_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANGUAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"SILENT_JOIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"TO_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        [ImbotjoinchatDataParamsChatType, ImbotjoinchatDataParamsMessageType]
+    );
     pub type ImbotjoinchatDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotjoinchatDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotjoinchatDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -6700,11 +7539,16 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotjoinchatDataUser);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotjoinchatDataUser,
+        r#"{"type":"object","properties":{"FIRST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `ONIMBOTMESSAGEADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddData {
         /// Wire name "BOT": any JSON, optional.
@@ -6738,8 +7582,13 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessageaddData,
+        r#"{"type":"object","properties":{"BOT":true,"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONIMBOTMESSAGEADD`."}"#,
+        [ImbotmessageaddDataParams, ImbotmessageaddDataUser]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -7039,6 +7888,12 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataParams);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessageaddDataParams,
+        r#"{"type":"object","properties":{"AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_AVATAR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_CAN_POST":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_EXTRANET":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_PREV_MESSAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CHAT_USER_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMMAND_CONTEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONVERT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FAKE_RELATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FROM_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IMPORTANT_CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MANAGER":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANGUAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MENTIONED_LIST":true,"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MESSAGE_ORIGINAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"NO_SESSION_OL":{"anyOf":[{"type":"string"},{"type":"null"}]},"PLATFORM_CONTEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUSH":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUSH_IMPORTANT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECENT_SKIP_AUTHOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SILENT_CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_COMMAND":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_COUNTER_INCREMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_URL_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"SYSTEM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TO_CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TO_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        [ImbotmessageaddDataParamsChatType, ImbotmessageaddDataParamsMessageType]
+    );
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageaddDataParamsMessageType = super::enums::PCOEtc;
     /// The type `imbot.user_2`, defined once in `types`.
@@ -7047,7 +7902,6 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessagedeleteData {
         /// Wire name "BOT": any JSON, optional.
@@ -7081,8 +7935,13 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessagedeleteData,
+        r#"{"type":"object","properties":{"BOT":true,"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONIMBOTMESSAGEDELETE`."}"#,
+        [ImbotmessagedeleteDataParams, ImbotmessagedeleteDataUser]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessagedeleteDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -7199,6 +8058,12 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteDataParams);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessagedeleteDataParams,
+        r#"{"type":"object","properties":{"AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ENTITY_DATA_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANGUAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MESSAGE_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+        [ImbotmessagedeleteDataParamsChatType, ImbotmessagedeleteDataParamsMessageType]
+    );
     pub type ImbotmessagedeleteDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessagedeleteDataParamsMessageType = super::enums::PCOEtc;
     /// The type `imbot.user_2`, defined once in `types`.
@@ -7207,7 +8072,6 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageupdateData {
         /// Wire name "BOT": any JSON, optional.
@@ -7241,8 +8105,13 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessageupdateData,
+        r#"{"type":"object","properties":{"BOT":true,"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONIMBOTMESSAGEUPDATE`."}"#,
+        [ImbotmessageupdateDataParams, ImbotmessageupdateDataUser]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageupdateDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -7398,6 +8267,12 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateDataParams);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessageupdateDataParams,
+        r#"{"type":"object","properties":{"AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ENTITY_DATA_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CHAT_USER_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FROM_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANGUAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MENTIONED_LIST":true,"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MESSAGE_ORIGINAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"PLATFORM_CONTEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TO_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        [ImbotmessageupdateDataParamsChatType, ImbotmessageupdateDataParamsMessageType]
+    );
     pub type ImbotmessageupdateDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageupdateDataParamsMessageType = super::enums::PCOEtc;
     /// The type `imbot.user_2`, defined once in `types`.
@@ -7406,7 +8281,6 @@ pub mod imbot {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/events/on-im-command-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddData {
         /// Wire name "COMMAND": any JSON, optional.
@@ -7443,8 +8317,13 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImcommandaddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImcommandaddData,
+        r#"{"type":"object","properties":{"COMMAND":true,"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONIMCOMMANDADD`."}"#,
+        [ImcommandaddDataParams, ImcommandaddDataUser]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddDataParams {
         /// Wire name "AUTHOR_ID": integer, optional.
@@ -7744,10 +8623,15 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImcommandaddDataParams);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImcommandaddDataParams,
+        r#"{"type":"object","properties":{"AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BOT_IN_CHAT":true,"CHAT_AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_AVATAR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_CAN_POST":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_DATA_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_EXTRANET":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_PARENT_MID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_PREV_MESSAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CONVERT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FAKE_RELATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FROM_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IMPORTANT_CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MANAGER":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANGUAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MESSAGE_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"NO_SESSION_OL":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUSH":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUSH_IMPORTANT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECENT_ADD":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECENT_SKIP_AUTHOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SILENT_CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_COMMAND":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_COUNTER_INCREMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_URL_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_USER_CHECK":{"anyOf":[{"type":"string"},{"type":"null"}]},"SYSTEM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TO_CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TO_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        [ImcommandaddDataParamsChatType, ImcommandaddDataParamsMessageType]
+    );
     pub type ImcommandaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImcommandaddDataParamsMessageType = super::enums::PCOEtc;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImcommandaddDataUser {
         /// Wire name "FIRST_NAME": string, optional.
@@ -7792,6 +8676,12 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImcommandaddDataUser);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImcommandaddDataUser,
+        r#"{"type":"object","properties":{"FIRST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
 }
 
 #[cfg(feature = "imconnector")]
@@ -7929,7 +8819,6 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-dialog-finish.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorDialogFinishData {
         /// Wire name "CONNECTOR": string, required.
@@ -7966,11 +8855,16 @@ pub mod imconnector {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImConnectorDialogFinishData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImConnectorDialogFinishData,
+        r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"DATA":true,"LINE":{"type":"string"}},"required":["CONNECTOR","DATA","LINE"],"additionalProperties":true,"description":"The `data` of the event `OnImConnectorDialogFinish`."}"#,
+        []
+    );
     /// The `data` of the event `OnImConnectorDialogStart`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-dialog-start.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorDialogStartData {
         /// Wire name "CONNECTOR": string, required.
@@ -8007,6 +8901,12 @@ pub mod imconnector {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImConnectorDialogStartData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImConnectorDialogStartData,
+        r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"DATA":true,"LINE":{"type":"string"}},"required":["CONNECTOR","DATA","LINE"],"additionalProperties":true,"description":"The `data` of the event `OnImConnectorDialogStart`."}"#,
+        []
+    );
     /// The `data` of the event `OnImConnectorLineDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-line-delete.html>.
@@ -8015,7 +8915,6 @@ pub mod imconnector {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageAddData {
         /// Wire name "CONNECTOR": string, optional.
@@ -8049,11 +8948,16 @@ pub mod imconnector {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImConnectorMessageAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImConnectorMessageAddData,
+        r#"{"type":"object","properties":{"CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MESSAGES":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnImConnectorMessageAdd`."}"#,
+        []
+    );
     /// The `data` of the event `OnImConnectorMessageDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageDeleteData {
         /// Wire name "CONNECTOR": string, optional.
@@ -8087,11 +8991,16 @@ pub mod imconnector {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImConnectorMessageDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImConnectorMessageDeleteData,
+        r#"{"type":"object","properties":{"CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MESSAGES":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnImConnectorMessageDelete`."}"#,
+        []
+    );
     /// The `data` of the event `OnImConnectorMessageUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-message-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorMessageUpdateData {
         /// Wire name "CONNECTOR": string, optional.
@@ -8125,11 +9034,16 @@ pub mod imconnector {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImConnectorMessageUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImConnectorMessageUpdateData,
+        r#"{"type":"object","properties":{"CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MESSAGES":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnImConnectorMessageUpdate`."}"#,
+        []
+    );
     /// The `data` of the event `OnImConnectorStatusDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/events/on-im-connector-status-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImConnectorStatusDeleteData {
         /// Wire name "connector": string, optional.
@@ -8158,6 +9072,12 @@ pub mod imconnector {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImConnectorStatusDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImConnectorStatusDeleteData,
+        r#"{"type":"object","properties":{"connector":{"anyOf":[{"type":"string"},{"type":"null"}]},"line":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnImConnectorStatusDelete`."}"#,
+        []
+    );
 }
 
 #[cfg(feature = "imopenlines")]
@@ -8267,7 +9187,6 @@ pub mod imopenlines {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageAddData {
         /// Wire name "DATA": any JSON, required.
@@ -8289,11 +9208,16 @@ pub mod imopenlines {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(OpenLineMessageAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        OpenLineMessageAddData,
+        r#"{"type":"object","properties":{"DATA":true},"required":["DATA"],"additionalProperties":true,"description":"The `data` of the event `OnOpenLineMessageAdd`."}"#,
+        []
+    );
     /// The `data` of the event `OnOpenLineMessageDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageDeleteData {
         /// Wire name "CONNECTOR": string, required.
@@ -8330,11 +9254,16 @@ pub mod imopenlines {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(OpenLineMessageDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        OpenLineMessageDeleteData,
+        r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"DATA":true,"LINE":{"type":"integer","format":"int64"}},"required":["CONNECTOR","DATA","LINE"],"additionalProperties":true,"description":"The `data` of the event `OnOpenLineMessageDelete`."}"#,
+        []
+    );
     /// The `data` of the event `OnOpenLineMessageUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-open-line-message-update.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OpenLineMessageUpdateData {
         /// Wire name "CONNECTOR": string, required.
@@ -8371,11 +9300,16 @@ pub mod imopenlines {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(OpenLineMessageUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        OpenLineMessageUpdateData,
+        r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"DATA":true,"LINE":{"type":"integer","format":"int64"}},"required":["CONNECTOR","DATA","LINE"],"additionalProperties":true,"description":"The `data` of the event `OnOpenLineMessageUpdate`."}"#,
+        []
+    );
     /// The `data` of the event `OnSessionFinish`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-session-finish.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionFinishData {
         /// Wire name "DATA": any JSON, required.
@@ -8397,11 +9331,16 @@ pub mod imopenlines {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SessionFinishData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SessionFinishData,
+        r#"{"type":"object","properties":{"DATA":true},"required":["DATA"],"additionalProperties":true,"description":"The `data` of the event `OnSessionFinish`."}"#,
+        []
+    );
     /// The `data` of the event `OnSessionStart`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/events/on-session-start.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionStartData {
         /// Wire name "DATA": any JSON, required.
@@ -8423,6 +9362,12 @@ pub mod imopenlines {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SessionStartData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SessionStartData,
+        r#"{"type":"object","properties":{"DATA":true},"required":["DATA"],"additionalProperties":true,"description":"The `data` of the event `OnSessionStart`."}"#,
+        []
+    );
 }
 
 #[cfg(feature = "log")]
@@ -8510,7 +9455,6 @@ pub mod log {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostAddData {
         /// Wire name "FIELDS": object, optional.
@@ -8531,8 +9475,13 @@ pub mod log {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        LiveFeedPostAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnLiveFeedPostAdd`."}"#,
+        [LiveFeedPostAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostAddDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -8553,11 +9502,16 @@ pub mod log {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        LiveFeedPostAddDataFields,
+        r#"{"type":"object","properties":{"POST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnLiveFeedPostDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -8578,8 +9532,13 @@ pub mod log {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        LiveFeedPostDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnLiveFeedPostDelete`."}"#,
+        [LiveFeedPostDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostDeleteDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -8600,11 +9559,16 @@ pub mod log {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        LiveFeedPostDeleteDataFields,
+        r#"{"type":"object","properties":{"POST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnLiveFeedPostUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/events/on-live-feed-post-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -8625,8 +9589,13 @@ pub mod log {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        LiveFeedPostUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnLiveFeedPostUpdate`."}"#,
+        [LiveFeedPostUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct LiveFeedPostUpdateDataFields {
         /// Wire name "POST_ID": integer, optional.
@@ -8647,6 +9616,12 @@ pub mod log {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(LiveFeedPostUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        LiveFeedPostUpdateDataFields,
+        r#"{"type":"object","properties":{"POST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
 }
 
 #[cfg(feature = "sale")]
@@ -8810,7 +9785,6 @@ pub mod sale {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-order-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -8832,8 +9806,13 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(OrderDeletedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        OrderDeletedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnOrderDeleted`."}"#,
+        [OrderDeletedDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -8854,11 +9833,16 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(OrderDeletedDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        OrderDeletedDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnOrderEntitySaved`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-order-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -8880,8 +9864,13 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(OrderEntitySavedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        OrderEntitySavedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnOrderEntitySaved`."}"#,
+        [OrderEntitySavedDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct OrderEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -8902,11 +9891,16 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(OrderEntitySavedDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        OrderEntitySavedDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnPaymentDeleted`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-payment-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -8928,8 +9922,13 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(PaymentDeletedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        PaymentDeletedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnPaymentDeleted`."}"#,
+        [PaymentDeletedDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -8950,11 +9949,16 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(PaymentDeletedDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        PaymentDeletedDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnPaymentEntitySaved`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-payment-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -8976,8 +9980,13 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(PaymentEntitySavedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        PaymentEntitySavedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnPaymentEntitySaved`."}"#,
+        [PaymentEntitySavedDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PaymentEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -8998,11 +10007,16 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(PaymentEntitySavedDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        PaymentEntitySavedDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnPropertyValueDeleted`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-property-value-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -9024,8 +10038,13 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(PropertyValueDeletedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        PropertyValueDeletedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnPropertyValueDeleted`."}"#,
+        [PropertyValueDeletedDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -9046,11 +10065,16 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(PropertyValueDeletedDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        PropertyValueDeletedDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnPropertyValueEntitySaved`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-property-value-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -9072,8 +10096,13 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(PropertyValueEntitySavedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        PropertyValueEntitySavedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnPropertyValueEntitySaved`."}"#,
+        [PropertyValueEntitySavedDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct PropertyValueEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -9094,11 +10123,16 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(PropertyValueEntitySavedDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        PropertyValueEntitySavedDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnSaleBeforeOrderDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-before-order-delete.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleBeforeOrderDeleteData {
         /// Wire name "FIELDS": object, required.
@@ -9120,13 +10154,18 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SaleBeforeOrderDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SaleBeforeOrderDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnSaleBeforeOrderDelete`."}"#,
+        [SaleBeforeOrderDeleteDataFields]
+    );
     /// The type `sale.fields`, defined once in `types`.
     pub type SaleBeforeOrderDeleteDataFields = super::super::api::types::sale::Fields;
     /// The `data` of the event `OnSaleOrderSaved`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-order-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SaleOrderSavedData {
         /// Wire name "FIELDS": object, required.
@@ -9148,13 +10187,18 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SaleOrderSavedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SaleOrderSavedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnSaleOrderSaved`."}"#,
+        [SaleOrderSavedDataFields]
+    );
     /// The type `sale.fields`, defined once in `types`.
     pub type SaleOrderSavedDataFields = super::super::api::types::sale::Fields;
     /// The `data` of the event `OnShipmentDeleted`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-deleted.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentDeletedData {
         /// Wire name "FIELDS": object, required.
@@ -9176,8 +10220,13 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ShipmentDeletedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ShipmentDeletedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnShipmentDeleted`."}"#,
+        [ShipmentDeletedDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentDeletedDataFields {
         /// Wire name "ID": integer, optional.
@@ -9198,11 +10247,16 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ShipmentDeletedDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ShipmentDeletedDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnShipmentEntitySaved`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-entity-saved.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentEntitySavedData {
         /// Wire name "FIELDS": object, required.
@@ -9224,8 +10278,13 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ShipmentEntitySavedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ShipmentEntitySavedData,
+        r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `OnShipmentEntitySaved`."}"#,
+        [ShipmentEntitySavedDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ShipmentEntitySavedDataFields {
         /// Wire name "ID": integer, optional.
@@ -9246,6 +10305,12 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ShipmentEntitySavedDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ShipmentEntitySavedDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
 }
 
 #[cfg(feature = "sign.b2e")]
@@ -9335,7 +10400,6 @@ pub mod sign_b2e {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-b2e-document-status-changed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignB2eDocumentStatusChangedData {
         /// Wire name "companyUid": string, optional.
@@ -9375,11 +10439,16 @@ pub mod sign_b2e {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SignB2eDocumentStatusChangedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SignB2eDocumentStatusChangedData,
+        r#"{"type":"object","properties":{"companyUid":{"anyOf":[{"type":"string"},{"type":"null"}]},"documentUid":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnSignB2eDocumentStatusChanged`."}"#,
+        []
+    );
     /// The `data` of the event `OnSignB2eMemberStatusChanged`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-b2e-member-status-changed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignB2eMemberStatusChangedData {
         /// Wire name "companyUid": string, optional.
@@ -9432,11 +10501,16 @@ pub mod sign_b2e {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SignB2eMemberStatusChangedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SignB2eMemberStatusChangedData,
+        r#"{"type":"object","properties":{"companyUid":{"anyOf":[{"type":"string"},{"type":"null"}]},"documentUid":{"anyOf":[{"type":"string"},{"type":"null"}]},"memberUid":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnSignB2eMemberStatusChanged`."}"#,
+        []
+    );
     /// The `data` of the event `OnSignHcmLinkB2eDocumentSigned`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/events/on-sign-hcm-link-b2e-document-signed.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SignHcmLinkB2eDocumentSignedData {
         /// Wire name "company": string, optional.
@@ -9461,6 +10535,12 @@ pub mod sign_b2e {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SignHcmLinkB2eDocumentSignedData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SignHcmLinkB2eDocumentSignedData,
+        r#"{"type":"object","properties":{"company":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnSignHcmLinkB2eDocumentSigned`."}"#,
+        []
+    );
 }
 
 #[cfg(feature = "sonet")]
@@ -9580,7 +10660,6 @@ pub mod sonet {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupAddData {
         /// Wire name "FIELDS": object, optional.
@@ -9601,8 +10680,13 @@ pub mod sonet {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SonetGroupAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onSonetGroupAdd`."}"#,
+        [SonetGroupAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -9623,11 +10707,16 @@ pub mod sonet {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SonetGroupAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onSonetGroupDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupDeleteData {
         /// Wire name "FIELDS": object, optional.
@@ -9648,8 +10737,13 @@ pub mod sonet {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SonetGroupDeleteData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onSonetGroupDelete`."}"#,
+        [SonetGroupDeleteDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupDeleteDataFields {
         /// Wire name "ID": integer, optional.
@@ -9670,6 +10764,12 @@ pub mod sonet {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupDeleteDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SonetGroupDeleteDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `onSonetGroupSubjectAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/outdated/on-sonet-group-subject-add.html>.
@@ -9686,7 +10786,6 @@ pub mod sonet {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/events/on-sonet-group-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupUpdateData {
         /// Wire name "FIELDS": object, optional.
@@ -9707,8 +10806,13 @@ pub mod sonet {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SonetGroupUpdateData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onSonetGroupUpdate`."}"#,
+        [SonetGroupUpdateDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SonetGroupUpdateDataFields {
         /// Wire name "ID": integer, optional.
@@ -9729,6 +10833,12 @@ pub mod sonet {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SonetGroupUpdateDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        SonetGroupUpdateDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
 }
 
 #[cfg(feature = "task")]
@@ -9842,7 +10952,6 @@ pub mod task {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskAddData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -9892,8 +11001,13 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskAddData,
+        r#"{"type":"object","properties":{"FIELDS_AFTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"FIELDS_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ACCESSIBLE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ACCESSIBLE_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnTaskAdd`."}"#,
+        [TaskAddDataFieldsAfter]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskAddDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -9914,11 +11028,16 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskAddDataFieldsAfter);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskAddDataFieldsAfter,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnTaskCommentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentAddData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -9968,8 +11087,13 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskCommentAddData,
+        r#"{"type":"object","properties":{"FIELDS_AFTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"FIELDS_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ACCESSIBLE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ACCESSIBLE_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnTaskCommentAdd`."}"#,
+        [TaskCommentAddDataFieldsAfter]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentAddDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -9994,11 +11118,16 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentAddDataFieldsAfter);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskCommentAddDataFieldsAfter,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnTaskCommentDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentDeleteData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -10048,10 +11177,15 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskCommentDeleteData,
+        r#"{"type":"object","properties":{"FIELDS_AFTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"FIELDS_BEFORE":{"anyOf":[{"$dep":1},{"type":"null"}]},"IS_ACCESSIBLE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ACCESSIBLE_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnTaskCommentDelete`."}"#,
+        [TaskCommentDeleteDataFieldsAfter, TaskCommentDeleteDataFieldsBefore]
+    );
     /// The type `task.fields_after`, defined once in `types`.
     pub type TaskCommentDeleteDataFieldsAfter = super::super::api::types::task::FieldsAfter;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentDeleteDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -10076,11 +11210,16 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteDataFieldsBefore);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskCommentDeleteDataFieldsBefore,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnTaskCommentUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/events-comment/on-task-comment-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentUpdateData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -10130,10 +11269,15 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskCommentUpdateData,
+        r#"{"type":"object","properties":{"FIELDS_AFTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"FIELDS_BEFORE":{"anyOf":[{"$dep":1},{"type":"null"}]},"IS_ACCESSIBLE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ACCESSIBLE_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnTaskCommentUpdate`."}"#,
+        [TaskCommentUpdateDataFieldsAfter, TaskCommentUpdateDataFieldsBefore]
+    );
     /// The type `task.fields_after`, defined once in `types`.
     pub type TaskCommentUpdateDataFieldsAfter = super::super::api::types::task::FieldsAfter;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskCommentUpdateDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -10158,11 +11302,16 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateDataFieldsBefore);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskCommentUpdateDataFieldsBefore,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnTaskDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-delete.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskDeleteData {
         /// Wire name "FIELDS_AFTER": string, optional.
@@ -10212,8 +11361,13 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskDeleteData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskDeleteData,
+        r#"{"type":"object","properties":{"FIELDS_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELDS_BEFORE":{"anyOf":[{"$dep":0},{"type":"null"}]},"IS_ACCESSIBLE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ACCESSIBLE_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnTaskDelete`."}"#,
+        [TaskDeleteDataFieldsBefore]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskDeleteDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -10234,11 +11388,16 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskDeleteDataFieldsBefore);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskDeleteDataFieldsBefore,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `OnTaskUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/events-tasks/on-task-update.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateData {
         /// Wire name "FIELDS_AFTER": object, optional.
@@ -10288,8 +11447,13 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskUpdateData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskUpdateData,
+        r#"{"type":"object","properties":{"FIELDS_AFTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"FIELDS_BEFORE":{"anyOf":[{"$dep":1},{"type":"null"}]},"IS_ACCESSIBLE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ACCESSIBLE_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `OnTaskUpdate`."}"#,
+        [TaskUpdateDataFieldsAfter, TaskUpdateDataFieldsBefore]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateDataFieldsAfter {
         /// Wire name "ID": integer, optional.
@@ -10310,8 +11474,13 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskUpdateDataFieldsAfter);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskUpdateDataFieldsAfter,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaskUpdateDataFieldsBefore {
         /// Wire name "ID": integer, optional.
@@ -10332,6 +11501,12 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskUpdateDataFieldsBefore);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        TaskUpdateDataFieldsBefore,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
 }
 
 #[cfg(feature = "telephony")]
@@ -10441,7 +11616,6 @@ pub mod telephony {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/events/on-external-call-back-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ExternalcallbackstartData {
         /// Wire name "CRM_ENTITY_ID": integer, optional.
@@ -10500,11 +11674,16 @@ pub mod telephony {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ExternalcallbackstartData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ExternalcallbackstartData,
+        r#"{"type":"object","properties":{"CRM_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOICE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONEXTERNALCALLBACKSTART`."}"#,
+        []
+    );
     /// The `data` of the event `ONEXTERNALCALLSTART`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/events/on-external-call-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ExternalcallstartData {
         /// Wire name "CALL_ID": string, optional.
@@ -10592,12 +11771,17 @@ pub mod telephony {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ExternalcallstartData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ExternalcallstartData,
+        r#"{"type":"object","properties":{"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_LIST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXTENSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MOBILE":{"anyOf":[{"$dep":0},{"type":"null"}]},"LINE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE_NUMBER_INTERNATIONAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONEXTERNALCALLSTART`."}"#,
+        [ExternalcallstartDataIsMobile]
+    );
     pub type ExternalcallstartDataIsMobile = super::enums::V0V1;
     /// The `data` of the event `ONVOXIMPLANTCALLEND`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-end.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallendData {
         /// Wire name "CALL_DURATION": integer, optional.
@@ -10696,13 +11880,18 @@ pub mod telephony {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(VoximplantcallendData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        VoximplantcallendData,
+        r#"{"type":"object","properties":{"CALL_DURATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CALL_FAILED_CODE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CALL_FAILED_REASON":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_START_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"COST":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"COST_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_ACTIVITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PHONE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORTAL_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORTAL_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONVOXIMPLANTCALLEND`."}"#,
+        [VoximplantcallendDataCallFailedCode, VoximplantcallendDataCallType]
+    );
     pub type VoximplantcallendDataCallFailedCode = super::enums::V200V304V603Etc;
     pub type VoximplantcallendDataCallType = super::enums::IntV1V2V3Etc;
     /// The `data` of the event `ONVOXIMPLANTCALLINIT`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-init.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallinitData {
         /// Wire name "ACCOUNT_SEARCH_ID": string, optional.
@@ -10763,12 +11952,17 @@ pub mod telephony {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(VoximplantcallinitData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        VoximplantcallinitData,
+        r#"{"type":"object","properties":{"ACCOUNT_SEARCH_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALLER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"PHONE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_APP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONVOXIMPLANTCALLINIT`."}"#,
+        [VoximplantcallinitDataCallType]
+    );
     pub type VoximplantcallinitDataCallType = super::enums::IntV1V2V3Etc;
     /// The `data` of the event `ONVOXIMPLANTCALLSTART`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/events/on-voximplant-call-start.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct VoximplantcallstartData {
         /// Wire name "CALL_ID": string, optional.
@@ -10797,6 +11991,12 @@ pub mod telephony {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(VoximplantcallstartData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        VoximplantcallstartData,
+        r#"{"type":"object","properties":{"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `ONVOXIMPLANTCALLSTART`."}"#,
+        []
+    );
 }
 
 #[cfg(feature = "user")]
@@ -10858,7 +12058,6 @@ pub mod user {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/events/on-user-add.html>.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct UserAddData {
         /// Wire name "ACTIVE": string, required.
@@ -10955,5 +12154,11 @@ pub mod user {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(UserAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        UserAddData,
+        r#"{"type":"object","properties":{"ACTIVE":{"$dep":0},"DATE_REGISTER":{"type":"string"},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"type":"integer","format":"int64"},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_BIRTHDAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DEPARTMENT":true,"UF_EMPLOYMENT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ACTIVE","DATE_REGISTER","ID"],"additionalProperties":true,"description":"The `data` of the event `onUserAdd`."}"#,
+        [UserAddDataActive]
+    );
     pub type UserAddDataActive = ::bitrix24_runtime::YesNo;
 }

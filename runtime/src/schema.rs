@@ -1,8 +1,10 @@
 //! JSON Schemas of the generated types (cargo feature `schemars`).
 //!
-//! Every generated request and response type derives [`schemars::JsonSchema`] when the
-//! generated crate's `schemars` feature is on; the registry's `params_schema(name)` and
-//! `result_schema(name)` return them through [`of`]. Such a schema is the *canonical*
+//! Every generated request and response type implements [`schemars::JsonSchema`] when the
+//! generated crate's `schemars` feature is on (through [`crate::schema_data!`]: the schema
+//! is JSON text written by the generator, which compiles far faster than a derive); the
+//! registry's `params_schema(name)` and `result_schema(name)` return them through [`of`].
+//! Such a schema is the *canonical*
 //! shape: what the SDK writes when it serializes the type (JSON Schema draft 2020-12,
 //! serialize contract: an optional field is one that may be left out).
 //!
@@ -67,6 +69,87 @@ macro_rules! __enum_schema {
                 _: &mut $crate::schema::__private::SchemaGenerator,
             ) -> $crate::schema::__private::Schema {
                 $crate::schema::$helper(&[$($value),*])
+            }
+        }
+    };
+}
+
+/// The schema of a generated type from its JSON text (see [`crate::schema_data!`]): every
+/// hole `{"$dep": i}` becomes the schema `deps[i]` gives (a `$ref` to a definition the
+/// generator collects), keeping any keys written beside the hole (a field's description).
+#[doc(hidden)]
+pub fn data(
+    generator: &mut SchemaGenerator,
+    text: &str,
+    deps: &[fn(&mut SchemaGenerator) -> Schema],
+) -> Schema {
+    // The text is written by the generator and checked by its tests; were it ever unreadable,
+    // the schema would say nothing (accept anything) rather than fail at run time.
+    let mut v: Value = serde_json::from_str(text).unwrap_or(Value::Bool(true));
+    fill(&mut v, generator, deps, 0);
+    Schema::try_from(v).unwrap_or_default()
+}
+
+/// The schema of `T` as a subschema (a `$ref` for a named type), for [`data`]'s holes.
+#[doc(hidden)]
+pub fn sub<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+fn fill(
+    v: &mut Value,
+    generator: &mut SchemaGenerator,
+    deps: &[fn(&mut SchemaGenerator) -> Schema],
+    depth: usize,
+) {
+    if depth > DEPTH {
+        return;
+    }
+    match v {
+        Value::Object(o) => {
+            // A hole's index is a number; a property of that name holds a schema (an object).
+            let hole = o.get("$dep").and_then(Value::as_u64);
+            if let Some(i) = hole {
+                o.remove("$dep");
+                let dep = usize::try_from(i).ok().and_then(|i| deps.get(i));
+                if let Some(Value::Object(s)) = dep.map(|f| f(generator).to_value()) {
+                    for (k, x) in s {
+                        o.entry(k).or_insert(x);
+                    }
+                }
+                return;
+            }
+            for x in o.values_mut() {
+                fill(x, generator, deps, depth + 1);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                fill(x, generator, deps, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The `JsonSchema` impl of a generated struct, union or newtype: its schema as JSON text
+/// with holes for the named types it refers to, listed in hole order. Written by
+/// `cargo xtask generate`; a derive would cost far more to compile.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! schema_data {
+    ($name:ident, $text:literal, [$($dep:ty),* $(,)?]) => {
+        impl $crate::schema::__private::JsonSchema for $name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(stringify!($name))
+            }
+            fn schema_id() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(concat!(module_path!(), "::", stringify!($name)))
+            }
+            fn json_schema(
+                generator: &mut $crate::schema::__private::SchemaGenerator,
+            ) -> $crate::schema::__private::Schema {
+                $crate::schema::data(generator, $text, &[$($crate::schema::sub::<$dep>),*])
             }
         }
     };
@@ -245,4 +328,50 @@ fixed_schema! {
     crate::Select => "Select", json!({"type": "array", "items": {"type": "string"}});
     // `chat42`, `sg7`, a user id (as text or a number); other text is kept.
     crate::DialogId => "DialogId", json!({"type": ["string", "integer"]});
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Leaf;
+    crate::schema_data!(Leaf, r#"{"type":"integer","description":"a leaf"}"#, []);
+    struct Node;
+    crate::schema_data!(
+        Node,
+        r#"{"type":"object","properties":{"a":{"$dep":0,"description":"first"},"$dep":{"type":"array","items":{"$dep":0}},"b":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["a"]}"#,
+        [Leaf, Vec<Leaf>]
+    );
+
+    #[test]
+    fn holes_become_refs_and_keep_their_siblings() {
+        let s = of::<Node>();
+        assert_eq!(
+            s["properties"]["a"],
+            json!({"$ref": "#/$defs/Leaf", "description": "first"})
+        );
+        // A property named `$dep` is a property: its value is a schema, not an index.
+        assert_eq!(
+            s["properties"]["$dep"]["items"],
+            json!({"$ref": "#/$defs/Leaf"})
+        );
+        assert_eq!(
+            s["properties"]["b"]["anyOf"][0],
+            json!({"type": "array", "items": {"$ref": "#/$defs/Leaf"}})
+        );
+        assert_eq!(
+            s["$defs"]["Leaf"],
+            json!({"type": "integer", "description": "a leaf"})
+        );
+        assert_eq!(s["required"], json!(["a"]));
+    }
+
+    #[test]
+    fn a_hole_without_a_type_or_unreadable_text_says_nothing() {
+        let mut generator = SchemaGenerator::default();
+        let s = data(&mut generator, r#"{"$dep": 3, "description": "x"}"#, &[]);
+        assert_eq!(s.to_value(), json!({"description": "x"}));
+        let s = data(&mut generator, "{not json", &[]);
+        assert_eq!(s.to_value(), json!(true));
+    }
 }

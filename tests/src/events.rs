@@ -163,7 +163,6 @@ pub mod crm {
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/events/on-crm-deal-add.html>.
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddData {
         /// Wire name "FIELDS": object, optional.
@@ -184,8 +183,13 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealAddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealAddData,
+        r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDealAdd`."}"#,
+        [CrmDealAddDataFields]
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CrmDealAddDataFields {
         /// Wire name "ID": integer, optional.
@@ -206,6 +210,12 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealAddDataFields);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        CrmDealAddDataFields,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+        []
+    );
     /// The `data` of the event `ONCRMDEALUPDATE`.
     pub type CrmdealupdateData = ::serde_json::Value;
 }
@@ -267,7 +277,6 @@ pub mod imbot {
     }
     /// The `data` of the event `ONIMBOTMESSAGEADD`.
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddData {
         /// Wire name "PARAMS": object, required.
@@ -302,8 +311,13 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddData);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessageaddData,
+        r#"{"type":"object","properties":{"PARAMS":{"$dep":0},"USER":{"anyOf":[{"$dep":1},{"type":"null"}]},"AUTHOR":{"anyOf":[{"$dep":2},{"type":"null"}]}},"required":["PARAMS"],"additionalProperties":true,"description":"The `data` of the event `ONIMBOTMESSAGEADD`."}"#,
+        [ImbotmessageaddDataParams, ImbotmessageaddDataUser, ImbotmessageaddDataAuthor]
+    );
     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataParams {
         /// Wire name "MESSAGE_ID": integer, required.
@@ -353,10 +367,16 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataParams);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessageaddDataParams,
+        r#"{"type":"object","properties":{"MESSAGE_ID":{"type":"integer","format":"int64"},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"SYSTEM":{"anyOf":[{"$dep":1},{"type":"null"}]},"FILES":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]}},"required":["MESSAGE_ID"],"additionalProperties":true}"#,
+        [ImbotmessageaddDataParamsChatType, ImbotmessageaddDataParamsSystem,
+        ImbotmessageaddDataParamsFilesItem]
+    );
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCO;
     pub type ImbotmessageaddDataParamsSystem = ::bitrix24_runtime::YesNo;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataParamsFilesItem {
         /// Wire name "ID": integer, optional.
@@ -377,8 +397,13 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataParamsFilesItem);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessageaddDataParamsFilesItem,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+        []
+    );
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct ImbotmessageaddDataUser {
         /// Wire name "ID": integer, optional.
@@ -399,6 +424,12 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataUser);
+    #[cfg(feature = "schemars")]
+    ::bitrix24_runtime::schema_data!(
+        ImbotmessageaddDataUser,
+        r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_BOT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}}}"#,
+        []
+    );
     /// The type `user.brief`, defined once in `types`.
     pub type ImbotmessageaddDataAuthor = super::super::api::types::user::Brief;
 }

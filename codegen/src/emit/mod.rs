@@ -16,6 +16,7 @@ mod enums;
 pub(crate) mod events;
 mod methods;
 mod registry;
+mod schema;
 mod types;
 
 use crate::ir::{AliasFn, Api, Method, Module, Ty};

@@ -61,6 +61,7 @@ impl Emitter<'_> {
         let mut lines = t.doc.clone();
         lines.extend(extra_doc.iter().cloned());
         let doc = docs(&lines);
+        let schema = self.schema_impl(t, m, cfg);
         match &t.body {
             Body::Pending => TokenStream::new(),
             Body::Alias(ty) => {
@@ -78,10 +79,10 @@ impl Emitter<'_> {
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-                    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
                     #[serde(transparent)]
                     pub struct #name(pub #inner);
                     #loose
+                    #schema
                 }
             }
             Body::Struct {
@@ -184,10 +185,6 @@ impl Emitter<'_> {
                     TokenStream::new()
                 };
                 let loose = self.loose_impl(&name, LooseConsts::default(), body, cfg);
-                // A closed struct refuses undeclared keys; its schema says so.
-                let closed = deny.is_some().then(
-                    || quote!(#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]),
-                );
                 let builder = if t.side == Side::Request {
                     self.builder(&name, fields, extra.as_ref(), all_optional, m, cfg)
                 } else {
@@ -196,12 +193,11 @@ impl Emitter<'_> {
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize)]
-                    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-                    #closed
                     #[non_exhaustive]
                     pub struct #name { #fs }
                     #builder
                     #loose
+                    #schema
                 }
             }
             Body::Union(variants) => {
@@ -261,11 +257,11 @@ impl Emitter<'_> {
                 quote! {
                     #doc #cfg
                     #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-                    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
                     #[serde(untagged)]
                     #[non_exhaustive]
                     pub enum #name { #vs }
                     #loose
+                    #schema
                 }
             }
         }

@@ -22,7 +22,6 @@ pub async fn name(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/access-name.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NameRequest {
     /// Wire name "ACCESS": array of string, required.
@@ -68,11 +67,17 @@ impl ::bitrix24_runtime::loose::Loose for NameRequest {
 
 ::bitrix24_runtime::loose_deserialize!(NameRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    NameRequest,
+    r#"{"type":"object","properties":{"ACCESS":{"type":"array","items":{"type":"string"}}},"required":["ACCESS"],"additionalProperties":true,"description":"Parameters of `access.name`."}"#,
+    []
+);
+
 /// The `result` of `access.name`.
 pub type NameResponse = ::std::collections::BTreeMap<String, NameResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NameResponseValue {
     /// Wire name "name": string, optional.
@@ -108,6 +113,13 @@ impl ::bitrix24_runtime::loose::Loose for NameResponseValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(NameResponseValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    NameResponseValue,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"provider":{"anyOf":[{"type":"string"},{"type":"null"}]},"provider_id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for NameRequest {
     const NAME: &'static str = "access.name";

@@ -27,7 +27,6 @@ pub async fn info(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/app-info.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InfoRequest {
     /// Keys not declared in the spec, kept as received.
@@ -65,9 +64,15 @@ impl ::bitrix24_runtime::loose::Loose for InfoRequest {
 
 ::bitrix24_runtime::loose_deserialize!(InfoRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    InfoRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `app.info`."}"#,
+    []
+);
+
 /// The `result` of `app.info`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InfoResponse {
     /// Wire name "CODE": string, optional.
@@ -152,6 +157,13 @@ impl ::bitrix24_runtime::loose::Loose for InfoResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(InfoResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    InfoResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"INSTALLED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LANGUAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LICENSE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LICENSE_FAMILY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LICENSE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PAYMENT_EXPIRED":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"VERSION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `app.info`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for InfoRequest {
     const NAME: &'static str = "app.info";

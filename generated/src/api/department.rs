@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/department-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "NAME": string, required.
@@ -106,6 +105,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"NAME":{"type":"string"},"PARENT":{"type":"integer","format":"int64"},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_HEAD":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["NAME","PARENT"],"additionalProperties":true,"description":"Parameters of `department.add`."}"#,
+    []
+);
+
 /// The `result` of `department.add`.
 pub type AddResponse = i64;
 
@@ -137,7 +143,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/department-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -183,6 +188,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `department.delete`."}"#,
+    []
+);
+
 /// The `result` of `department.delete`.
 pub type DeleteResponse = bool;
 
@@ -212,7 +224,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/department-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -250,6 +261,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `department.fields`."}"#,
+    []
+);
+
 /// The `result` of `department.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, String>;
 
@@ -280,7 +298,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/department-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, optional.
@@ -429,6 +446,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"START":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_HEAD":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":0},{"type":"null"}]},"sort":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `department.get`."}"#,
+    [GetRequestOrder, GetRequestSort]
+);
+
 pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 
 pub type GetRequestSort = super::enums::IdNameSortEtc;
@@ -486,7 +510,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/department-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ID": integer, required.
@@ -578,6 +601,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_HEAD":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `department.update`."}"#,
+    []
+);
 
 /// The `result` of `department.update`.
 pub type UpdateResponse = bool;

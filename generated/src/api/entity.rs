@@ -34,7 +34,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ACCESS": object, optional.
@@ -104,6 +103,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ACCESS":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"ENTITY":{"type":"string"},"NAME":{"type":"string"}},"required":["ENTITY","NAME"],"additionalProperties":true,"description":"Parameters of `entity.add`."}"#,
+    []
+);
+
 /// The `result` of `entity.add`.
 pub type AddResponse = bool;
 
@@ -140,7 +146,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ENTITY": string, required.
@@ -186,6 +191,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"}},"required":["ENTITY"],"additionalProperties":true,"description":"Parameters of `entity.delete`."}"#,
+    []
+);
+
 /// The `result` of `entity.delete`.
 pub type DeleteResponse = bool;
 
@@ -222,7 +234,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY": string, optional.
@@ -269,9 +280,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `entity.get`."}"#,
+    []
+);
+
 /// The `result` of `entity.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ENTITY": string, optional.
@@ -313,6 +330,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `entity.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "entity.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -345,7 +369,6 @@ pub async fn rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RightsRequest {
     /// Wire name "ACCESS": object, optional.
@@ -404,6 +427,13 @@ impl ::bitrix24_runtime::loose::Loose for RightsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RightsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RightsRequest,
+    r#"{"type":"object","properties":{"ACCESS":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"ENTITY":{"type":"string"}},"required":["ENTITY"],"additionalProperties":true,"description":"Parameters of `entity.rights`."}"#,
+    []
+);
+
 /// The `result` of `entity.rights`.
 pub type RightsResponse = ::std::collections::BTreeMap<String, String>;
 
@@ -435,7 +465,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/entities/entity-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ACCESS": object, optional.
@@ -519,6 +548,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ACCESS":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"ENTITY":{"type":"string"},"ENTITY_NEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ENTITY"],"additionalProperties":true,"description":"Parameters of `entity.update`."}"#,
+    []
+);
 
 /// The `result` of `entity.update`.
 pub type UpdateResponse = bool;

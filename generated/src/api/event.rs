@@ -29,7 +29,6 @@ pub async fn bind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-bind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindRequest {
     /// Wire name "auth_connector": string, optional.
@@ -137,6 +136,13 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BindRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BindRequest,
+    r#"{"type":"object","properties":{"auth_connector":{"anyOf":[{"type":"string"},{"type":"null"}]},"auth_type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"event":{"type":"string"},"event_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"handler":{"type":"string"},"options":true},"required":["event","handler"],"additionalProperties":true,"description":"Parameters of `event.bind`."}"#,
+    []
+);
+
 /// The `result` of `event.bind`.
 pub type BindResponse = bool;
 
@@ -166,7 +172,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -204,11 +209,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `event.get`."}"#,
+    []
+);
+
 /// The `result` of `event.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "auth_type": string, optional.
@@ -250,6 +261,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"auth_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"event":{"anyOf":[{"type":"string"},{"type":"null"}]},"handler":{"anyOf":[{"type":"string"},{"type":"null"}]},"offline":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "event.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -277,7 +295,6 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindRequest {
     /// Wire name "auth_type": integer, optional.
@@ -353,9 +370,15 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnbindRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnbindRequest,
+    r#"{"type":"object","properties":{"auth_type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"event":{"type":"string"},"event_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"handler":{"type":"string"}},"required":["event","handler"],"additionalProperties":true,"description":"Parameters of `event.unbind`."}"#,
+    []
+);
+
 /// The `result` of `event.unbind`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindResponse {
     /// Wire name "count": integer, optional.
@@ -378,6 +401,13 @@ impl ::bitrix24_runtime::loose::Loose for UnbindResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnbindResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnbindResponse,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `event.unbind`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UnbindRequest {
     const NAME: &'static str = "event.unbind";

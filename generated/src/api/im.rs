@@ -60,7 +60,6 @@ pub async fn notify(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NotifyRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -195,6 +194,13 @@ impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(NotifyRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    NotifyRequest,
+    r#"{"type":"object","properties":{"ATTACH":true,"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE":{"type":"string"},"MESSAGE_OUT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SUB_TAG":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAG":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"}},"required":["MESSAGE","USER_ID"],"additionalProperties":true,"description":"Parameters of `im.notify`."}"#,
+    [NotifyRequestType]
+);
 
 pub type NotifyRequestType = super::enums::UserSystem;
 

@@ -48,7 +48,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "CLIENT_ID": string, optional.
@@ -225,10 +224,16 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"type":"string"},"EVENT_BOT_DELETE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_MESSAGE_ADD":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_MESSAGE_DELETE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_MESSAGE_UPDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_WELCOME_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENLINE":{"anyOf":[{"$dep":0},{"type":"null"}]},"PROPERTIES":{"$dep":1},"TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]}},"required":["CODE","PROPERTIES"],"additionalProperties":true,"description":"Parameters of `imbot.register`."}"#,
+    [RegisterRequestOpenline, RegisterRequestProperties, RegisterRequestType]
+);
+
 pub type RegisterRequestOpenline = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestProperties {
     /// Wire name "COLOR": string, optional.
@@ -381,6 +386,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestProperties {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestProperties);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestProperties,
+    r#"{"type":"object","properties":{"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"PERSONAL_BIRTHDAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PHOTO":true,"PERSONAL_WWW":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["NAME"],"additionalProperties":true}"#,
+    []
+);
+
 pub type RegisterRequestType = super::enums::BOHS;
 
 /// The `result` of `imbot.register`.
@@ -427,7 +439,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -487,6 +498,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["BOT_ID"],"additionalProperties":true,"description":"Parameters of `imbot.unregister`."}"#,
+    []
+);
+
 /// The `result` of `imbot.unregister`.
 pub type UnregisterResponse = bool;
 
@@ -525,7 +543,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/bots/imbot-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -592,8 +609,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELDS":{"$dep":0}},"required":["BOT_ID","FIELDS"],"additionalProperties":true,"description":"Parameters of `imbot.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
@@ -728,8 +751,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_BOT_DELETE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_MESSAGE_ADD":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_MESSAGE_DELETE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_MESSAGE_UPDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_WELCOME_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTIES":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsProperties]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsProperties {
     /// Wire name "COLOR": string, optional.
@@ -874,6 +903,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsProperties);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsProperties,
+    r#"{"type":"object","properties":{"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_BIRTHDAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PHOTO":true,"PERSONAL_WWW":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `imbot.update`.
 pub type UpdateResponse = bool;

@@ -45,7 +45,6 @@ pub async fn activate(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-activate.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivateRequest {
     /// Wire name "ACTIVE": string, required.
@@ -115,6 +114,14 @@ impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(ActivateRequest);
 
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ActivateRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"type":"string"},"CONNECTOR":{"type":"string"},"LINE":{"type":"integer","format":"int64"}},"required":["ACTIVE","CONNECTOR","LINE"],"additionalProperties":true,"description":"Parameters of `imconnector.activate`."}"#,
+    []
+);
+
 /// The `result` of `imconnector.activate`.
 #[cfg(feature = "imopenlines")]
 pub type ActivateResponse = bool;
@@ -150,7 +157,6 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-list.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -191,10 +197,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `imconnector.list`."}"#,
+    []
+);
+
 /// The `result` of `imconnector.list`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "livechat": string, optional.
@@ -239,6 +252,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"livechat":{"anyOf":[{"type":"string"},{"type":"null"}]},"myconnector":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"string"},{"type":"null"}]},"telegrambot":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.list`."}"#,
+    []
+);
+
+#[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imconnector.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -269,7 +290,6 @@ pub async fn register(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-register.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "CHAT_GROUP": boolean, optional.
@@ -455,8 +475,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"CHAT_GROUP":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEL_EXTERNAL_MESSAGES":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEL_INTERNAL_MESSAGES":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EDIT_INTERNAL_MESSAGES":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ICON":{"$dep":0},"ICON_DISABLED":{"anyOf":[{"$dep":1},{"type":"null"}]},"ID":{"type":"string"},"NAME":{"type":"string"},"NEED_SIGNATURE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"NEED_SYSTEM_MESSAGES":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"NEWSLETTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PLACEMENT_HANDLER":{"type":"string"}},"required":["ICON","ID","NAME","PLACEMENT_HANDLER"],"additionalProperties":true,"description":"Parameters of `imconnector.register`."}"#,
+    [RegisterRequestIcon, RegisterRequestIconDisabled]
+);
+
+#[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestIcon {
     /// Wire name "COLOR": string, optional.
@@ -542,8 +569,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIcon {
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestIcon);
 
 #[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestIcon,
+    r#"{"type":"object","properties":{"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATA_IMAGE":{"type":"string"},"POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["DATA_IMAGE"],"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestIconDisabled {
     /// Wire name "COLOR": string, optional.
@@ -626,10 +660,17 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIconDisabled {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestIconDisabled);
 
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestIconDisabled,
+    r#"{"type":"object","properties":{"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATA_IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imconnector.register`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "error": string, optional.
@@ -667,6 +708,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
+
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterResponse,
+    r#"{"type":"object","properties":{"error":{"anyOf":[{"type":"string"},{"type":"null"}]},"error_description":{"anyOf":[{"type":"string"},{"type":"null"}]},"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.register`."}"#,
+    []
+);
 
 #[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::Method for RegisterRequest {
@@ -709,7 +758,6 @@ pub async fn status(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-status.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -772,10 +820,17 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(StatusRequest);
 
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusRequest,
+    r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"LINE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CONNECTOR"],"additionalProperties":true,"description":"Parameters of `imconnector.status`."}"#,
+    []
+);
+
 /// The `result` of `imconnector.status`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusResponse {
     /// Wire name "CONFIGURED": boolean, optional.
@@ -826,6 +881,14 @@ impl ::bitrix24_runtime::loose::Loose for StatusResponse {
 ::bitrix24_runtime::loose_deserialize!(StatusResponse);
 
 #[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusResponse,
+    r#"{"type":"object","properties":{"CONFIGURED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LINE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.status`."}"#,
+    []
+);
+
+#[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::Method for StatusRequest {
     const NAME: &'static str = "imconnector.status";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -856,7 +919,6 @@ pub async fn unregister(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-unregister.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "ID": string, required.
@@ -905,10 +967,17 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"string"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `imconnector.unregister`."}"#,
+    []
+);
+
 /// The `result` of `imconnector.unregister`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterResponse {
     /// Wire name "result": boolean, optional.
@@ -933,6 +1002,14 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterResponse {
 
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(UnregisterResponse);
+
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.unregister`."}"#,
+    []
+);
 
 #[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::Method for UnregisterRequest {

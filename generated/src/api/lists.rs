@@ -39,7 +39,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FIELDS": object, required.
@@ -154,6 +153,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"IBLOCK_CODE":{"type":"string"},"IBLOCK_TYPE_ID":{"$dep":1},"MESSAGES":{"anyOf":[{"$dep":2},{"type":"null"}]},"RIGHTS":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"SOCNET_GROUP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["FIELDS","IBLOCK_CODE","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.add`."}"#,
+    [AddRequestFields, AddRequestIblockTypeId, AddRequestMessages]
+);
+
 /// The type `lists.fields_2`, defined once in `types`.
 pub type AddRequestFields = super::types::lists::Fields2;
 
@@ -198,7 +204,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "IBLOCK_CODE": string, optional.
@@ -270,6 +275,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":0}},"required":["IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.delete`."}"#,
+    [DeleteRequestIblockTypeId]
+);
+
 pub type DeleteRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.delete`.
@@ -309,7 +321,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "IBLOCK_CODE": string, optional.
@@ -425,8 +436,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IBLOCK_ORDER":{"anyOf":[{"$dep":0},{"type":"null"}]},"IBLOCK_TYPE_ID":{"$dep":1},"SOCNET_GROUP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.get`."}"#,
+    [GetRequestIblockOrder, GetRequestIblockTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestIblockOrder {
     /// Wire name "NAME": string, optional.
@@ -482,13 +499,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestIblockOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestIblockOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestIblockOrder,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -742,6 +765,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"API_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"BIZPROC":{"anyOf":[{"type":"string"},{"type":"null"}]},"CANONICAL_PAGE_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PAGE_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENTS_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXTERNAL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULLTEXT_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"INDEX_ELEMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"INDEX_SECTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANG_DIR":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_CONV_ELEMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"LID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_PAGE_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_ON":{"anyOf":[{"type":"string"},{"type":"null"}]},"RIGHTS_MODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RSS_ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RSS_FILE_ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RSS_TTL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RSS_YANDEX_ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTIONS_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_CHOOSER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_PAGE_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOCNET_GROUP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"TMP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKFLOW":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -873,7 +903,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -999,6 +1028,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":1},"MESSAGES":{"anyOf":[{"$dep":2},{"type":"null"}]},"RIGHTS":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"SOCNET_GROUP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["FIELDS","IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.update`."}"#,
+    [UpdateRequestFields, UpdateRequestIblockTypeId, UpdateRequestMessages]
+);
 
 /// The type `lists.fields_2`, defined once in `types`.
 pub type UpdateRequestFields = super::types::lists::Fields2;

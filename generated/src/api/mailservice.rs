@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -171,6 +170,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"ENCRYPTION":{"anyOf":[{"$dep":1},{"type":"null"}]},"ICON":true,"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"PORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["NAME"],"additionalProperties":true,"description":"Parameters of `mailservice.add`."}"#,
+    [AddRequestActive, AddRequestEncryption]
+);
+
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestEncryption = ::bitrix24_runtime::YesNo;
@@ -206,7 +212,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -252,6 +257,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `mailservice.delete`."}"#,
+    []
+);
+
 /// The `result` of `mailservice.delete`.
 pub type DeleteResponse = bool;
 
@@ -281,7 +293,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -319,6 +330,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `mailservice.fields`."}"#,
+    []
+);
+
 /// The `result` of `mailservice.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, String>;
 
@@ -349,7 +367,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -395,9 +412,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `mailservice.get`."}"#,
+    []
+);
+
 /// The `result` of `mailservice.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTIVE": string, optional.
@@ -519,6 +542,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENCRYPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ICON":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMTP_ENCRYPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMTP_LOGIN_AS_IMAP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMTP_PASSWORD_AS_IMAP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMTP_PORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SMTP_SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UPLOAD_OUTGOING":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mailservice.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "mailservice.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -547,7 +577,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -585,11 +614,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `mailservice.list`."}"#,
+    []
+);
+
 /// The `result` of `mailservice.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -711,6 +746,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENCRYPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ICON":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMTP_ENCRYPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMTP_LOGIN_AS_IMAP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMTP_PASSWORD_AS_IMAP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMTP_PORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SMTP_SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UPLOAD_OUTGOING":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "mailservice.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -739,7 +781,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mailservice/mailservice-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -892,6 +933,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"ENCRYPTION":{"anyOf":[{"$dep":1},{"type":"null"}]},"ICON":true,"ID":{"type":"integer","format":"int64"},"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `mailservice.update`."}"#,
+    [UpdateRequestActive, UpdateRequestEncryption]
+);
 
 pub type UpdateRequestActive = ::bitrix24_runtime::YesNo;
 

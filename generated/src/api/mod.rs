@@ -227,7 +227,6 @@ pub async fn batch(
 /// Official documentation: <https://apidocs.bitrix24.ru/settings/how-to-call-rest-api/batch.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchRequest {
     /// Wire name "cmd": object, required.
@@ -270,10 +269,17 @@ impl ::bitrix24_runtime::loose::Loose for BatchRequest {
 #[cfg(feature = "basic")]
 ::bitrix24_runtime::loose_deserialize!(BatchRequest);
 
+#[cfg(feature = "basic")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BatchRequest,
+    r#"{"type":"object","properties":{"cmd":{"type":"object","additionalProperties":{"type":"string"}},"halt":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["cmd"],"description":"Parameters of `batch`."}"#,
+    []
+);
+
 /// The `result` of `batch`.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchResponse {
     /// Wire name "result": object, optional.
@@ -326,6 +332,14 @@ impl ::bitrix24_runtime::loose::Loose for BatchResponse {
 ::bitrix24_runtime::loose_deserialize!(BatchResponse);
 
 #[cfg(feature = "basic")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BatchResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"result_error":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"result_total":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"result_next":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"result_time":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `batch`."}"#,
+    []
+);
+
+#[cfg(feature = "basic")]
 impl ::bitrix24_runtime::Method for BatchRequest {
     const NAME: &'static str = "batch";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -358,7 +372,6 @@ pub async fn methods(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/methods.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MethodsRequest {
     /// Wire name "full": boolean, optional.
@@ -417,6 +430,14 @@ impl ::bitrix24_runtime::loose::Loose for MethodsRequest {
 #[cfg(feature = "basic")]
 ::bitrix24_runtime::loose_deserialize!(MethodsRequest);
 
+#[cfg(feature = "basic")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MethodsRequest,
+    r#"{"type":"object","properties":{"full":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `methods`."}"#,
+    []
+);
+
 /// The `result` of `methods`.
 #[cfg(feature = "basic")]
 pub type MethodsResponse = Vec<String>;
@@ -449,7 +470,6 @@ pub async fn profile(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/profile.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProfileRequest {
     /// Keys not declared in the spec, kept as received.
@@ -490,10 +510,17 @@ impl ::bitrix24_runtime::loose::Loose for ProfileRequest {
 #[cfg(feature = "basic")]
 ::bitrix24_runtime::loose_deserialize!(ProfileRequest);
 
+#[cfg(feature = "basic")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProfileRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `profile`."}"#,
+    []
+);
+
 /// The `result` of `profile`.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProfileResponse {
     /// Wire name "ADMIN": boolean, optional.
@@ -564,6 +591,14 @@ impl ::bitrix24_runtime::loose::Loose for ProfileResponse {
 ::bitrix24_runtime::loose_deserialize!(ProfileResponse);
 
 #[cfg(feature = "basic")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProfileResponse,
+    r#"{"type":"object","properties":{"ADMIN":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PHOTO":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_ZONE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `profile`."}"#,
+    []
+);
+
+#[cfg(feature = "basic")]
 impl ::bitrix24_runtime::Method for ProfileRequest {
     const NAME: &'static str = "profile";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -591,7 +626,6 @@ pub async fn scope(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/scope.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ScopeRequest {
     /// Wire name "full": boolean, optional.
@@ -640,6 +674,14 @@ impl ::bitrix24_runtime::loose::Loose for ScopeRequest {
 
 #[cfg(feature = "basic")]
 ::bitrix24_runtime::loose_deserialize!(ScopeRequest);
+
+#[cfg(feature = "basic")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ScopeRequest,
+    r#"{"type":"object","properties":{"full":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `scope`."}"#,
+    []
+);
 
 /// The `result` of `scope`.
 #[cfg(feature = "basic")]

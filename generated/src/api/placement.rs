@@ -27,7 +27,6 @@ pub async fn bind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-bind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindRequest {
     /// Wire name "DESCRIPTION": string, optional.
@@ -164,11 +163,17 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BindRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BindRequest,
+    r#"{"type":"object","properties":{"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HANDLER":{"type":"string"},"LANG_ALL":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"OPTIONS":{"anyOf":[{"$dep":1},{"type":"null"}]},"PLACEMENT":{"type":"string"},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["HANDLER","PLACEMENT"],"additionalProperties":true,"description":"Parameters of `placement.bind`."}"#,
+    [BindRequestLangAllValue, BindRequestOptions]
+);
+
 /// The type `placement.lang_all`, defined once in `types`.
 pub type BindRequestLangAllValue = super::types::placement::LangAll;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindRequestOptions {
     /// Wire name "errorHandlerUrl": string, optional.
@@ -218,6 +223,13 @@ impl ::bitrix24_runtime::loose::Loose for BindRequestOptions {
 
 ::bitrix24_runtime::loose_deserialize!(BindRequestOptions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BindRequestOptions,
+    r#"{"type":"object","properties":{"errorHandlerUrl":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `placement.bind`.
 pub type BindResponse = bool;
 
@@ -255,7 +267,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -293,11 +304,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `placement.get`."}"#,
+    []
+);
+
 /// The `result` of `placement.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "description": string, optional.
@@ -367,11 +384,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"handler":{"anyOf":[{"type":"string"},{"type":"null"}]},"langAll":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"options":{"anyOf":[{"$dep":1},{"type":"null"}]},"placement":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemLangAllValue, GetResponseItemOptions]
+);
+
 /// The type `placement.lang_all`, defined once in `types`.
 pub type GetResponseItemLangAllValue = super::types::placement::LangAll;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemOptions {
     /// Wire name "context": string, optional.
@@ -413,6 +436,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemOptions {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemOptions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemOptions,
+    r#"{"type":"object","properties":{"context":{"anyOf":[{"type":"string"},{"type":"null"}]},"errorHandlerUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"string"},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "placement.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -441,7 +471,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FULL": boolean, optional.
@@ -497,6 +526,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"FULL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SCOPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `placement.list`."}"#,
+    []
+);
+
 /// The `result` of `placement.list`.
 pub type ListResponse = Vec<String>;
 
@@ -528,7 +564,6 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/placement-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindRequest {
     /// Wire name "HANDLER": string, optional.
@@ -599,9 +634,15 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnbindRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnbindRequest,
+    r#"{"type":"object","properties":{"HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PLACEMENT":{"type":"string"},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["PLACEMENT"],"additionalProperties":true,"description":"Parameters of `placement.unbind`."}"#,
+    []
+);
+
 /// The `result` of `placement.unbind`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindResponse {
     /// Wire name "count": integer, optional.
@@ -624,6 +665,13 @@ impl ::bitrix24_runtime::loose::Loose for UnbindResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnbindResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnbindResponse,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `placement.unbind`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UnbindRequest {
     const NAME: &'static str = "placement.unbind";

@@ -22,7 +22,6 @@ pub async fn time(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/system/server-time.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TimeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -59,6 +58,13 @@ impl ::bitrix24_runtime::loose::Loose for TimeRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TimeRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TimeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `server.time`."}"#,
+    []
+);
 
 /// The `result` of `server.time`.
 pub type TimeResponse = String;

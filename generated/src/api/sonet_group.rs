@@ -34,7 +34,6 @@ pub async fn create(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequest {
     /// Wire name "CLOSED": string, optional.
@@ -281,6 +280,14 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CreateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreateRequest,
+    r#"{"type":"object","properties":{"CLOSED":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"IMAGE_FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"INITIATE_PERMS":{"anyOf":[{"$dep":1},{"type":"null"}]},"KEYWORDS":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"OPENED":{"anyOf":[{"$dep":2},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PROJECT":{"anyOf":[{"$dep":3},{"type":"null"}]},"PROJECT_DATE_FINISH":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROJECT_DATE_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"SCRUM_MASTER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SITE_ID":true,"SUBJECT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"VISIBLE":{"anyOf":[{"$dep":4},{"type":"null"}]}},"required":["NAME"],"additionalProperties":true,"description":"Parameters of `sonet_group.create`."}"#,
+    [CreateRequestClosed, CreateRequestInitiatePerms, CreateRequestOpened,
+    CreateRequestProject, CreateRequestVisible]
+);
+
 pub type CreateRequestClosed = ::bitrix24_runtime::YesNo;
 
 pub type CreateRequestInitiatePerms = super::enums::AEK;
@@ -320,7 +327,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -366,6 +372,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"GROUP_ID":{"type":"integer","format":"int64"}},"required":["GROUP_ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.delete`."}"#,
+    []
+);
+
 /// The `result` of `sonet_group.delete`.
 pub type DeleteResponse = bool;
 
@@ -396,7 +409,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -486,11 +498,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"GROUP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_ADMIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sonet_group.get`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sonet_group.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -624,6 +642,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_ACTIVITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_UPDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_EXTRANET":{"anyOf":[{"type":"string"},{"type":"null"}]},"KEYWORDS":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NUMBER_OF_MEMBERS":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROJECT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SUBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SUBJECT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"VISIBLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sonet_group.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -702,7 +727,6 @@ pub async fn setowner(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-setowner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetownerRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -758,6 +782,13 @@ impl ::bitrix24_runtime::loose::Loose for SetownerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetownerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetownerRequest,
+    r#"{"type":"object","properties":{"GROUP_ID":{"type":"integer","format":"int64"},"USER_ID":{"type":"integer","format":"int64"}},"required":["GROUP_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.setowner`."}"#,
+    []
+);
+
 /// The `result` of `sonet_group.setowner`.
 pub type SetownerResponse = bool;
 
@@ -788,7 +819,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CLOSED": string, optional.
@@ -1008,6 +1038,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"CLOSED":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_ID":{"type":"integer","format":"int64"},"IMAGE":true,"IMAGE_FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"INITIATE_PERMS":{"anyOf":[{"$dep":1},{"type":"null"}]},"KEYWORDS":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"$dep":2},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PROJECT_DATE_FINISH":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROJECT_DATE_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":true,"VISIBLE":{"anyOf":[{"$dep":3},{"type":"null"}]}},"required":["GROUP_ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.update`."}"#,
+    [UpdateRequestClosed, UpdateRequestInitiatePerms, UpdateRequestOpened,
+    UpdateRequestVisible]
+);
 
 pub type UpdateRequestClosed = ::bitrix24_runtime::YesNo;
 

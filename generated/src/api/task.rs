@@ -53,7 +53,6 @@ pub async fn item(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/index.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ItemRequest {
     /// Keys not declared in the spec, kept as received.
@@ -90,6 +89,13 @@ impl ::bitrix24_runtime::loose::Loose for ItemRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ItemRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ItemRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `task.item`."}"#,
+    []
+);
 
 /// The `result` of `task.item`.
 pub type ItemResponse = ::serde_json::Value;

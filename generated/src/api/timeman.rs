@@ -40,7 +40,6 @@ pub async fn close(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-close.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CloseRequest {
     /// Wire name "LAT": number, optional.
@@ -130,9 +129,15 @@ impl ::bitrix24_runtime::loose::Loose for CloseRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CloseRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CloseRequest,
+    r#"{"type":"object","properties":{"LAT":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"LON":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"REPORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `timeman.close`."}"#,
+    []
+);
+
 /// The `result` of `timeman.close`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CloseResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -236,6 +241,13 @@ impl ::bitrix24_runtime::loose::Loose for CloseResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CloseResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CloseResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DURATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"IP_CLOSE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IP_OPEN":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAT_CLOSE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"LAT_OPEN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"LON_CLOSE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"LON_OPEN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_FINISH":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_LEAKS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.close`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CloseRequest {
     const NAME: &'static str = "timeman.close";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -264,7 +276,6 @@ pub async fn open(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-open.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OpenRequest {
     /// Wire name "LAT": number, optional.
@@ -354,9 +365,15 @@ impl ::bitrix24_runtime::loose::Loose for OpenRequest {
 
 ::bitrix24_runtime::loose_deserialize!(OpenRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    OpenRequest,
+    r#"{"type":"object","properties":{"LAT":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"LON":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"REPORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `timeman.open`."}"#,
+    []
+);
+
 /// The `result` of `timeman.open`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OpenResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -460,6 +477,13 @@ impl ::bitrix24_runtime::loose::Loose for OpenResponse {
 
 ::bitrix24_runtime::loose_deserialize!(OpenResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    OpenResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DURATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"IP_CLOSE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IP_OPEN":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAT_CLOSE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAT_OPEN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"LON_CLOSE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LON_OPEN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_FINISH":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_LEAKS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.open`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for OpenRequest {
     const NAME: &'static str = "timeman.open";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -486,7 +510,6 @@ pub async fn pause(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-pause.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseRequest {
     /// Wire name "USER_ID": integer, optional.
@@ -533,9 +556,15 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PauseRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PauseRequest,
+    r#"{"type":"object","properties":{"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `timeman.pause`."}"#,
+    []
+);
+
 /// The `result` of `timeman.pause`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -639,6 +668,13 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
 
 ::bitrix24_runtime::loose_deserialize!(PauseResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PauseResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DURATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"IP_CLOSE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IP_OPEN":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAT_CLOSE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAT_OPEN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"LON_CLOSE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LON_OPEN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_FINISH":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_LEAKS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.pause`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for PauseRequest {
     const NAME: &'static str = "timeman.pause";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -664,7 +700,6 @@ pub async fn settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-settings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SettingsRequest {
     /// Wire name "USER_ID": integer, optional.
@@ -711,9 +746,15 @@ impl ::bitrix24_runtime::loose::Loose for SettingsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SettingsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SettingsRequest,
+    r#"{"type":"object","properties":{"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `timeman.settings`."}"#,
+    []
+);
+
 /// The `result` of `timeman.settings`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SettingsResponse {
     /// Wire name "ADMIN": boolean, optional.
@@ -781,6 +822,13 @@ impl ::bitrix24_runtime::loose::Loose for SettingsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SettingsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SettingsResponse,
+    r#"{"type":"object","properties":{"ADMIN":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"UF_TIMEMAN":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"UF_TM_ALLOWED_DELTA":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_TM_FREE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"UF_TM_MAX_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_TM_MIN_DURATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_TM_MIN_FINISH":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.settings`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for SettingsRequest {
     const NAME: &'static str = "timeman.settings";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -806,7 +854,6 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Wire name "USER_ID": integer, optional.
@@ -853,9 +900,15 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StatusRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusRequest,
+    r#"{"type":"object","properties":{"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `timeman.status`."}"#,
+    []
+);
+
 /// The `result` of `timeman.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -964,6 +1017,13 @@ impl ::bitrix24_runtime::loose::Loose for StatusResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StatusResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DURATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"IP_CLOSE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IP_OPEN":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAT_CLOSE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAT_OPEN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"LON_CLOSE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LON_OPEN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_FINISH":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_FINISH_DEFAULT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_LEAKS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.status`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for StatusRequest {
     const NAME: &'static str = "timeman.status";

@@ -37,7 +37,6 @@ pub async fn access(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-access.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AccessRequest {
     /// Wire name "ACCESS": array of string, required.
@@ -86,6 +85,14 @@ impl ::bitrix24_runtime::loose::Loose for AccessRequest {
 #[cfg(feature = "basic")]
 ::bitrix24_runtime::loose_deserialize!(AccessRequest);
 
+#[cfg(feature = "basic")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AccessRequest,
+    r#"{"type":"object","properties":{"ACCESS":{"type":"array","items":{"type":"string"}}},"required":["ACCESS"],"additionalProperties":true,"description":"Parameters of `user.access`."}"#,
+    []
+);
+
 /// The `result` of `user.access`.
 #[cfg(feature = "basic")]
 pub type AccessResponse = bool;
@@ -120,7 +127,6 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-add.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "EMAIL": string, required.
@@ -769,8 +775,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"EMAIL":{"type":"string"},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_BIRTHDAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_FAX":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_ICQ":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_MAILBOX":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_MOBILE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_NOTES":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PAGER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PHOTO":true,"PERSONAL_PROFESSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_STATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_STREET":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_WWW":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_ZIP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DEPARTMENT":{"anyOf":[{"$dep":0},{"type":"null"}]},"UF_DISTRICT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_FACEBOOK":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_INTERESTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_LINKEDIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_PHONE_INNER":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_SKILLS":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_SKYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_SKYPE_LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_TWITTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_WEB_SITES":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_XING":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_ZOOM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_COMPANY":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_DEPARTMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_FAX":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_LOGO":true,"WORK_MAILBOX":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_NOTES":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_PAGER":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_PROFILE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_STATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_STREET":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_WWW":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_ZIP":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["EMAIL"],"additionalProperties":true,"description":"Parameters of `user.add`."}"#,
+    [AddRequestUfDepartment]
+);
+
+#[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestUfDepartment {
@@ -806,6 +819,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestUfDepartment {
 
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(AddRequestUfDepartment);
+
+#[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestUfDepartment,
+    r#"{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"string"}]}"#,
+    []
+);
 
 /// The `result` of `user.add`.
 #[cfg(feature = "user")]
@@ -845,7 +866,6 @@ pub async fn admin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-admin.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AdminRequest {
     /// Keys not declared in the spec, kept as received.
@@ -886,6 +906,14 @@ impl ::bitrix24_runtime::loose::Loose for AdminRequest {
 #[cfg(feature = "basic")]
 ::bitrix24_runtime::loose_deserialize!(AdminRequest);
 
+#[cfg(feature = "basic")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AdminRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `user.admin`."}"#,
+    []
+);
+
 /// The `result` of `user.admin`.
 #[cfg(feature = "basic")]
 pub type AdminResponse = bool;
@@ -918,7 +946,6 @@ pub async fn current(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-current.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CurrentRequest {
     /// Keys not declared in the spec, kept as received.
@@ -959,10 +986,17 @@ impl ::bitrix24_runtime::loose::Loose for CurrentRequest {
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(CurrentRequest);
 
+#[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CurrentRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `user.current`."}"#,
+    []
+);
+
 /// The `result` of `user.current`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CurrentResponse {
     /// Wire name "ACTIVE": boolean, optional.
@@ -1075,6 +1109,14 @@ impl ::bitrix24_runtime::loose::Loose for CurrentResponse {
 ::bitrix24_runtime::loose_deserialize!(CurrentResponse);
 
 #[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CurrentResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DATE_REGISTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ONLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ACTIVITY_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_BIRTHDAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DEPARTMENT":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"UF_EMPLOYMENT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `user.current`."}"#,
+    []
+);
+
+#[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for CurrentRequest {
     const NAME: &'static str = "user.current";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1102,7 +1144,6 @@ pub async fn fields(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-fields.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1143,6 +1184,14 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `user.fields`."}"#,
+    []
+);
+
 /// The `result` of `user.fields`.
 #[cfg(feature = "user")]
 pub type FieldsResponse = ::std::collections::BTreeMap<String, String>;
@@ -1177,7 +1226,6 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-get.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
@@ -1317,6 +1365,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ADMIN_MODE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"IMAGE_RESIZE":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DEPARTMENT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"filter":{"anyOf":[{"$dep":2},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `user.get`."}"#,
+    [GetRequestImageResize, GetRequestOrder, ::bitrix24_runtime::Filter]
+);
+
+#[cfg(feature = "user")]
 pub type GetRequestImageResize = super::enums::SmallMediumLarge;
 
 #[cfg(feature = "user")]
@@ -1425,7 +1481,6 @@ pub async fn search(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-search.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
@@ -1552,6 +1607,14 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
 #[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchRequest,
+    r#"{"type":"object","properties":{"ADMIN_MODE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DEPARTMENT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `user.search`."}"#,
+    [::bitrix24_runtime::Filter, SearchRequestOrder]
+);
+
+#[cfg(feature = "user")]
 pub type SearchRequestOrder = super::enums::AscDescHf7817ab9;
 
 /// The `result` of `user.search`.
@@ -1657,7 +1720,6 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-update.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ACTIVE": boolean, optional.
@@ -2328,6 +2390,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"type":"integer","format":"int64"},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_BIRTHDAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_FAX":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_ICQ":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_MAILBOX":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_MOBILE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_NOTES":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PAGER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PHOTO":true,"PERSONAL_PROFESSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_STATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_STREET":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_WWW":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_ZIP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DEPARTMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DISTRICT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_FACEBOOK":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_INTERESTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_LINKEDIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_PHONE_INNER":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_SKILLS":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_SKYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_SKYPE_LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_TWITTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_WEB_SITES":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_XING":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_ZOOM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_COMPANY":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_DEPARTMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_FAX":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_LOGO":true,"WORK_MAILBOX":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_NOTES":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_PAGER":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_PROFILE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_STATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_STREET":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_WWW":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_ZIP":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `user.update`."}"#,
+    []
+);
 
 /// The `result` of `user.update`.
 #[cfg(feature = "user")]

@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "field": object, required.
@@ -82,8 +81,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"field":{"$dep":0},"moduleId":{"type":"string"}},"required":["field","moduleId"],"additionalProperties":true,"description":"Parameters of `userfieldconfig.add`."}"#,
+    [AddRequestField]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestField {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -295,8 +300,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestField,
+    r#"{"type":"object","properties":{"editFormLabel":{"anyOf":[{"$dep":0},{"type":"null"}]},"editInList":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"entityId":{"type":"string"},"enum":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"fieldName":{"type":"string"},"helpMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSearchable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mandatory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":2},{"type":"null"}]},"showFilter":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userTypeId":{"type":"string"},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["entityId","fieldName","userTypeId"],"additionalProperties":true}"#,
+    [AddRequestFieldEditFormLabel, AddRequestFieldEnumItem, AddRequestFieldSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldEditFormLabel {
@@ -334,6 +345,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
 pub type AddRequestFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
@@ -342,7 +360,6 @@ pub type AddRequestFieldSettings = super::types::userfieldconfig::Settings2;
 
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "field": object, optional.
@@ -366,8 +383,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"field":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `userfieldconfig.add`."}"#,
+    [AddResponseField]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseField {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -516,8 +539,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseField,
+    r#"{"type":"object","properties":{"editFormLabel":{"anyOf":[{"$dep":0},{"type":"null"}]},"editInList":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"entityId":{"type":"string"},"enum":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"errorMessage":{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"null"}]},"fieldName":{"type":"string"},"helpMessage":{"anyOf":[{"$dep":2},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSearchable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"languageId":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"listColumnLabel":{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"null"}]},"listFilterLabel":{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"null"}]},"mandatory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":3},{"type":"null"}]},"showFilter":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"showInList":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userTypeId":{"type":"string"},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["entityId","fieldName","userTypeId"],"additionalProperties":true}"#,
+    [AddResponseFieldEditFormLabel, AddResponseFieldEnumItem,
+    AddResponseFieldHelpMessage, AddResponseFieldSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddResponseFieldEditFormLabel {
@@ -555,11 +585,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseFieldEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseFieldEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
 pub type AddResponseFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddResponseFieldHelpMessage {
@@ -597,6 +633,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseFieldHelpMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseFieldHelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `userfieldconfig.settings`, defined once in `types`.
 pub type AddResponseFieldSettings = super::types::userfieldconfig::Settings;
 
@@ -625,7 +668,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -676,6 +718,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"moduleId":{"type":"string"}},"required":["id","moduleId"],"additionalProperties":true,"description":"Parameters of `userfieldconfig.delete`."}"#,
+    []
+);
+
 /// The `result` of `userfieldconfig.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -704,7 +753,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -755,9 +803,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"moduleId":{"type":"string"}},"required":["id","moduleId"],"additionalProperties":true,"description":"Parameters of `userfieldconfig.get`."}"#,
+    []
+);
+
 /// The `result` of `userfieldconfig.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "field": object, optional.
@@ -781,8 +835,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"field":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `userfieldconfig.get`."}"#,
+    [GetResponseField]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseField {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -928,8 +988,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseField);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseField,
+    r#"{"type":"object","properties":{"editFormLabel":{"anyOf":[{"$dep":0},{"type":"null"}]},"editInList":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"enum":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"errorMessage":{"anyOf":[{"$dep":2},{"type":"null"}]},"fieldName":{"anyOf":[{"type":"string"},{"type":"null"}]},"helpMessage":{"anyOf":[{"$dep":3},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isSearchable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"languageId":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"listColumnLabel":{"anyOf":[{"$dep":4},{"type":"null"}]},"listFilterLabel":{"anyOf":[{"$dep":5},{"type":"null"}]},"mandatory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":6},{"type":"null"}]},"showFilter":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"showInList":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseFieldEditFormLabel, GetResponseFieldEnumItem,
+    GetResponseFieldErrorMessage, GetResponseFieldHelpMessage,
+    GetResponseFieldListColumnLabel, GetResponseFieldListFilterLabel,
+    GetResponseFieldSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldEditFormLabel {
@@ -967,8 +1036,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFieldEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFieldEnumItem {
     /// Wire name "def": string, optional.
@@ -1021,8 +1096,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEnumItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldEnumItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFieldEnumItem,
+    r#"{"type":"object","properties":{"def":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"userFieldId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldErrorMessage {
@@ -1060,8 +1141,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldErrorMessage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldErrorMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFieldErrorMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldHelpMessage {
@@ -1099,8 +1186,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldHelpMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFieldHelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldListColumnLabel {
@@ -1138,8 +1231,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListColumnLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldListColumnLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFieldListColumnLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseFieldListFilterLabel {
@@ -1177,6 +1276,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListFilterLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldListFilterLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFieldListFilterLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `userfieldconfig.settings`, defined once in `types`.
 pub type GetResponseFieldSettings = super::types::userfieldconfig::Settings;
 
@@ -1205,7 +1311,6 @@ pub async fn get_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-get-types.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesRequest {
     /// Wire name "moduleId": string, required.
@@ -1251,9 +1356,15 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesRequest,
+    r#"{"type":"object","properties":{"moduleId":{"type":"string"}},"required":["moduleId"],"additionalProperties":true,"description":"Parameters of `userfieldconfig.getTypes`."}"#,
+    []
+);
+
 /// The `result` of `userfieldconfig.getTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponse {
     /// Wire name "types": object, optional.
@@ -1277,8 +1388,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponse,
+    r#"{"type":"object","properties":{"types":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `userfieldconfig.getTypes`."}"#,
+    [GetTypesResponseTypes]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypes {
     /// Wire name "address": object, optional.
@@ -1406,8 +1523,21 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypes {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypes);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypes,
+    r#"{"type":"object","properties":{"address":{"anyOf":[{"$dep":0},{"type":"null"}]},"boolean":{"anyOf":[{"$dep":1},{"type":"null"}]},"crm":{"anyOf":[{"$dep":2},{"type":"null"}]},"crm_status":{"anyOf":[{"$dep":3},{"type":"null"}]},"date":{"anyOf":[{"$dep":4},{"type":"null"}]},"datetime":{"anyOf":[{"$dep":5},{"type":"null"}]},"double":{"anyOf":[{"$dep":6},{"type":"null"}]},"employee":{"anyOf":[{"$dep":7},{"type":"null"}]},"enumeration":{"anyOf":[{"$dep":8},{"type":"null"}]},"file":{"anyOf":[{"$dep":9},{"type":"null"}]},"iblock_element":{"anyOf":[{"$dep":10},{"type":"null"}]},"iblock_section":{"anyOf":[{"$dep":11},{"type":"null"}]},"integer":{"anyOf":[{"$dep":12},{"type":"null"}]},"money":{"anyOf":[{"$dep":13},{"type":"null"}]},"rest_219_test":{"anyOf":[{"$dep":14},{"type":"null"}]},"string":{"anyOf":[{"$dep":15},{"type":"null"}]},"url":{"anyOf":[{"$dep":16},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetTypesResponseTypesAddress, GetTypesResponseTypesBoolean,
+    GetTypesResponseTypesCrm, GetTypesResponseTypesCrmStatus, GetTypesResponseTypesDate,
+    GetTypesResponseTypesDatetime, GetTypesResponseTypesDouble,
+    GetTypesResponseTypesEmployee, GetTypesResponseTypesEnumeration,
+    GetTypesResponseTypesFile, GetTypesResponseTypesIblockElement,
+    GetTypesResponseTypesIblockSection, GetTypesResponseTypesInteger,
+    GetTypesResponseTypesMoney, GetTypesResponseTypesRest219Test,
+    GetTypesResponseTypesString, GetTypesResponseTypesUrl]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesAddress {
     /// Wire name "description": string, optional.
@@ -1439,8 +1569,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesAddress {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesAddress);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesAddress,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesBoolean {
     /// Wire name "description": string, optional.
@@ -1472,8 +1608,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesBoolean {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesBoolean);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesBoolean,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesCrm {
     /// Wire name "description": string, optional.
@@ -1505,8 +1647,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesCrm {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesCrm);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesCrm,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesCrmStatus {
     /// Wire name "description": string, optional.
@@ -1538,8 +1686,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesCrmStatus {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesCrmStatus);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesCrmStatus,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesDate {
     /// Wire name "description": string, optional.
@@ -1571,8 +1725,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDate {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDate);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesDate,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesDatetime {
     /// Wire name "description": string, optional.
@@ -1604,8 +1764,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDatetime {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDatetime);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesDatetime,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesDouble {
     /// Wire name "description": string, optional.
@@ -1637,8 +1803,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDouble {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDouble);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesDouble,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesEmployee {
     /// Wire name "description": string, optional.
@@ -1670,8 +1842,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesEmployee {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesEmployee);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesEmployee,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesEnumeration {
     /// Wire name "description": string, optional.
@@ -1703,8 +1881,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesEnumeration {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesEnumeration);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesEnumeration,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesFile {
     /// Wire name "description": string, optional.
@@ -1736,8 +1920,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesFile {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesFile);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesFile,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesIblockElement {
     /// Wire name "description": string, optional.
@@ -1769,8 +1959,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesIblockElement {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesIblockElement);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesIblockElement,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesIblockSection {
     /// Wire name "description": string, optional.
@@ -1802,8 +1998,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesIblockSection {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesIblockSection);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesIblockSection,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesInteger {
     /// Wire name "description": string, optional.
@@ -1835,8 +2037,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesInteger {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesInteger);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesInteger,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesMoney {
     /// Wire name "description": string, optional.
@@ -1868,8 +2076,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesMoney {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesMoney);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesMoney,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesRest219Test {
     /// Wire name "description": string, optional.
@@ -1901,8 +2115,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesRest219Test {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesRest219Test);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesRest219Test,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesString {
     /// Wire name "description": string, optional.
@@ -1934,8 +2154,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesString {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesString);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesString,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponseTypesUrl {
     /// Wire name "description": string, optional.
@@ -1967,6 +2193,13 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesUrl {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesUrl);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesResponseTypesUrl,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetTypesRequest {
     const NAME: &'static str = "userfieldconfig.getTypes";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1994,7 +2227,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -2087,8 +2319,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"moduleId":{"type":"string"},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"$dep":2},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["moduleId"],"additionalProperties":true,"description":"Parameters of `userfieldconfig.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order, ListRequestSelect]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestSelect {
@@ -2120,9 +2358,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelect {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestSelect);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestSelect,
+    r#"{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"object","additionalProperties":{"type":"string"}}]}"#,
+    []
+);
+
 /// The `result` of `userfieldconfig.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "fields": array of object, optional.
@@ -2146,8 +2390,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `userfieldconfig.list`."}"#,
+    [ListResponseFieldsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseFieldsItem {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -2293,8 +2543,16 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseFieldsItem,
+    r#"{"type":"object","properties":{"editFormLabel":{"anyOf":[{"$dep":0},{"type":"null"}]},"editInList":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"enum":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"errorMessage":{"anyOf":[{"$dep":1},{"type":"null"}]},"fieldName":{"anyOf":[{"type":"string"},{"type":"null"}]},"helpMessage":{"anyOf":[{"$dep":2},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isSearchable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"languageId":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"listColumnLabel":{"anyOf":[{"$dep":3},{"type":"null"}]},"listFilterLabel":{"anyOf":[{"$dep":4},{"type":"null"}]},"mandatory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":5},{"type":"null"}]},"showFilter":{"anyOf":[{"type":"string"},{"type":"null"}]},"showInList":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseFieldsItemEditFormLabel, ListResponseFieldsItemErrorMessage,
+    ListResponseFieldsItemHelpMessage, ListResponseFieldsItemListColumnLabel,
+    ListResponseFieldsItemListFilterLabel, ListResponseFieldsItemSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemEditFormLabel {
@@ -2332,8 +2590,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseFieldsItemEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemErrorMessage {
@@ -2371,8 +2635,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemErrorMessage {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemErrorMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseFieldsItemErrorMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemHelpMessage {
@@ -2410,8 +2680,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemHelpMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseFieldsItemHelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemListColumnLabel {
@@ -2449,8 +2725,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListColumnLabel 
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListColumnLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseFieldsItemListColumnLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseFieldsItemListFilterLabel {
@@ -2487,6 +2769,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListFilterLabel 
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListFilterLabel);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseFieldsItemListFilterLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
 
 /// The type `userfieldconfig.settings`, defined once in `types`.
 pub type ListResponseFieldsItemSettings = super::types::userfieldconfig::Settings;
@@ -2584,7 +2873,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/userfieldconfig-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "field": object, required.
@@ -2649,8 +2937,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"field":{"$dep":0},"id":{"type":"integer","format":"int64"},"moduleId":{"type":"string"}},"required":["field","id","moduleId"],"additionalProperties":true,"description":"Parameters of `userfieldconfig.update`."}"#,
+    [UpdateRequestField]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestField {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -2813,8 +3107,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestField);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestField,
+    r#"{"type":"object","properties":{"editFormLabel":{"anyOf":[{"$dep":0},{"type":"null"}]},"enum":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"helpMessage":{"anyOf":[{"$dep":2},{"type":"null"}]},"isSearchable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mandatory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":3},{"type":"null"}]},"showFilter":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldEditFormLabel, UpdateRequestFieldEnumItem,
+    UpdateRequestFieldHelpMessage, UpdateRequestFieldSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldEditFormLabel {
@@ -2852,11 +3153,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
 pub type UpdateRequestFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldHelpMessage {
@@ -2894,12 +3201,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldHelpMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldHelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `userfieldconfig.settings_2`, defined once in `types`.
 pub type UpdateRequestFieldSettings = super::types::userfieldconfig::Settings2;
 
 /// The `result` of `userfieldconfig.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "field": object, optional.
@@ -2923,8 +3236,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"field":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `userfieldconfig.update`."}"#,
+    [UpdateResponseField]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseField {
     /// Wire name "editFormLabel": one of several shapes, optional.
@@ -3070,8 +3389,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseField);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseField,
+    r#"{"type":"object","properties":{"editFormLabel":{"anyOf":[{"$dep":0},{"type":"null"}]},"editInList":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"enum":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"errorMessage":{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"null"}]},"fieldName":{"anyOf":[{"type":"string"},{"type":"null"}]},"helpMessage":{"anyOf":[{"$dep":2},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSearchable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"languageId":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"listColumnLabel":{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"null"}]},"listFilterLabel":{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"null"}]},"mandatory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":3},{"type":"null"}]},"showFilter":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"showInList":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateResponseFieldEditFormLabel, UpdateResponseFieldEnumItem,
+    UpdateResponseFieldHelpMessage, UpdateResponseFieldSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateResponseFieldEditFormLabel {
@@ -3109,11 +3435,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseFieldEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
 pub type UpdateResponseFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateResponseFieldHelpMessage {
@@ -3150,6 +3482,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldHelpMessage {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldHelpMessage);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseFieldHelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
 
 /// The type `userfieldconfig.settings`, defined once in `types`.
 pub type UpdateResponseFieldSettings = super::types::userfieldconfig::Settings;

@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/user-field/userfieldtype-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "DESCRIPTION": string, optional.
@@ -117,8 +116,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"HANDLER":{"type":"string"},"OPTIONS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE_ID":{"type":"string"}},"required":["HANDLER","USER_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `userfieldtype.add`."}"#,
+    [AddRequestOptions]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestOptions {
     /// Wire name "height": integer, optional.
@@ -165,6 +170,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestOptions {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestOptions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestOptions,
+    r#"{"type":"object","properties":{"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `userfieldtype.add`.
 pub type AddResponse = bool;
 
@@ -196,7 +208,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/user-field/userfieldtype-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "USER_TYPE_ID": string, required.
@@ -242,6 +253,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"USER_TYPE_ID":{"type":"string"}},"required":["USER_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `userfieldtype.delete`."}"#,
+    []
+);
+
 /// The `result` of `userfieldtype.delete`.
 pub type DeleteResponse = bool;
 
@@ -273,7 +291,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/user-field/userfieldtype-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Offset of the first row to return; pages hold 50 rows.
@@ -322,11 +339,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `userfieldtype.list`."}"#,
+    []
+);
+
 /// The `result` of `userfieldtype.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "DESCRIPTION": string, optional.
@@ -367,6 +390,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldtype.list";
@@ -416,7 +446,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/widgets/user-field/userfieldtype-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "DESCRIPTION": string, optional.
@@ -506,8 +535,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"HANDLER":{"type":"string"},"OPTIONS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TITLE":{"type":"string"},"USER_TYPE_ID":{"type":"string"}},"required":["HANDLER","TITLE","USER_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `userfieldtype.update`."}"#,
+    [UpdateRequestOptions]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestOptions {
     /// Wire name "height": integer, optional.
@@ -553,6 +588,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestOptions {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestOptions);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestOptions,
+    r#"{"type":"object","properties":{"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `userfieldtype.update`.
 pub type UpdateResponse = bool;

@@ -20,7 +20,6 @@ pub async fn get(
 
 /// Parameters of `department.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, optional.
@@ -117,12 +116,18 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PARENT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_HEAD":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"START":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"description":"Parameters of `department.get`."}"#,
+    []
+);
+
 /// The `result` of `department.get`.
 pub type GetResponse = Vec<GetResponseNode>;
 
 /// One department; children form a tree.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseNode {
     /// Wire name "ID": string, optional.
@@ -168,6 +173,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNode {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseNode);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseNode,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PARENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_HEAD":{"anyOf":[{"type":"string"},{"type":"null"}]},"children":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"One department; children form a tree."}"#,
+    [GetResponseNode]
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "department.get";

@@ -18,7 +18,6 @@ pub async fn create(
 
 /// Parameters of `sonet_group.create`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequest {
     /// Wire name "NAME": string, required.
@@ -151,6 +150,14 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CreateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreateRequest,
+    r#"{"type":"object","properties":{"NAME":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"VISIBLE":{"anyOf":[{"$dep":0},{"type":"null"}]},"OPENED":{"anyOf":[{"$dep":1},{"type":"null"}]},"INITIATE_PERMS":{"anyOf":[{"$dep":2},{"type":"null"}]},"SPAM_PERMS":{"anyOf":[{"$dep":3},{"type":"null"}]},"PROJECT":{"anyOf":[{"$dep":4},{"type":"null"}]},"PROJECT_DATE_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"KEYWORDS":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["NAME"],"description":"Parameters of `sonet_group.create`."}"#,
+    [CreateRequestVisible, CreateRequestOpened, CreateRequestInitiatePerms,
+    CreateRequestSpamPerms, CreateRequestProject]
+);
 
 pub type CreateRequestVisible = ::bitrix24_runtime::YesNo;
 

@@ -25,7 +25,6 @@ pub async fn get(
 /// Parameters of `user.get`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "sort": string, optional.
@@ -106,11 +105,18 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"order":{"anyOf":[{"$dep":0},{"type":"null"}]},"FILTER":{"anyOf":[{"$dep":1},{"type":"null"}]},"ADMIN_MODE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"description":"Parameters of `user.get`."}"#,
+    [GetRequestOrder, GetRequestFilter]
+);
+
+#[cfg(feature = "user")]
 pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestFilter {
     /// Wire name "ACTIVE": boolean, optional.
@@ -186,6 +192,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(GetRequestFilter);
 
 #[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestFilter,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"UF_DEPARTMENT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestFilterUserType]
+);
+
+#[cfg(feature = "user")]
 pub type GetRequestFilterUserType = super::enums::EmployeeExtranetEmail;
 
 /// The `result` of `user.get`.
@@ -194,7 +208,6 @@ pub type GetResponse = Vec<GetResponseUser>;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUser {
     /// Wire name "ID": string, required.
@@ -271,10 +284,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(GetResponseUser);
 
+#[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseUser,
+    r#"{"type":"object","properties":{"ID":{"type":"string"},"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_BIRTHDAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_PHOTO":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DEPARTMENT":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"LAST_LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ID"],"additionalProperties":{"$dep":0}}"#,
+    [GetResponseUserValue]
+);
+
 /// Portal-specific UF_\* fields.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseUserValue {
@@ -314,6 +334,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUserValue {
 
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(GetResponseUserValue);
+
+#[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseUserValue,
+    r#"{"anyOf":[{"type":"string"},{"type":"integer","format":"int64"},{"type":"array","items":{"type":"string"}}],"description":"Portal-specific UF_\\* fields."}"#,
+    []
+);
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for GetRequest {

@@ -24,7 +24,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -80,11 +79,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `ai.engine.list`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `ai.engine.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "app_code": string, optional.
@@ -158,8 +163,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"app_code":{"anyOf":[{"type":"string"},{"type":"null"}]},"category":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"completions_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_create":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettings {
     /// Wire name "code_alias": string, optional.
@@ -197,6 +208,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettings,
+    r#"{"type":"object","properties":{"code_alias":{"anyOf":[{"type":"string"},{"type":"null"}]},"model_context_limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"model_context_type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "ai.engine.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -224,7 +242,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "category": string, required.
@@ -309,10 +326,16 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"category":{"$dep":0},"code":{"type":"string"},"completions_url":{"type":"string"},"name":{"type":"string"},"settings":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["category","code","completions_url","name"],"additionalProperties":true,"description":"Parameters of `ai.engine.register`."}"#,
+    [RegisterRequestCategory, RegisterRequestSettings]
+);
+
 pub type RegisterRequestCategory = super::super::enums::TextImageAudioCall;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestSettings {
     /// Wire name "code_alias": string, optional.
@@ -388,6 +411,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestSettings,
+    r#"{"type":"object","properties":{"code_alias":{"anyOf":[{"type":"string"},{"type":"null"}]},"model_context_limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"model_context_type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [RegisterRequestSettingsModelContextType]
+);
+
 pub type RegisterRequestSettingsModelContextType = super::super::enums::TokenSymbol;
 
 /// The `result` of `ai.engine.register`.
@@ -429,7 +459,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-unregister.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "code": string, optional.
@@ -475,6 +504,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `ai.engine.unregister`."}"#,
+    []
+);
 
 /// The `result` of `ai.engine.unregister`.
 pub type UnregisterResponse = bool;

@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "AUTH_USER_ID": integer, optional.
@@ -221,8 +220,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"AUTH_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CODE":{"type":"string"},"DESCRIPTION":{"anyOf":[{"$dep":0},{"type":"null"}]},"DOCUMENT_TYPE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FILTER":{"anyOf":[{"$dep":1},{"type":"null"}]},"HANDLER":{"type":"string"},"NAME":{"$dep":2},"PLACEMENT_HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTIES":{"anyOf":[{"type":"object","additionalProperties":{"$dep":3}},{"type":"null"}]},"RETURN_PROPERTIES":{"anyOf":[{"$dep":4},{"type":"null"}]},"USE_PLACEMENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"USE_SUBSCRIPTION":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["CODE","HANDLER","NAME"],"additionalProperties":true,"description":"Parameters of `bizproc.activity.add`."}"#,
+    [AddRequestDescription, ::bitrix24_runtime::Filter, AddRequestName,
+    AddRequestPropertiesValue, AddRequestReturnProperties]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestDescription {
@@ -260,8 +266,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestDescription {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestDescription);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestDescription,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestName {
@@ -299,8 +311,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestName {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestName);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestName,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestPropertiesValue {
     /// Wire name "Default": string, optional.
@@ -424,8 +442,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestPropertiesValue,
+    r#"{"type":"object","properties":{"Default":{"anyOf":[{"type":"string"},{"type":"null"}]},"Description":{"anyOf":[{"$dep":0},{"type":"null"}]},"Multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Name":{"anyOf":[{"$dep":1},{"type":"null"}]},"Options":true,"Required":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestPropertiesValueDescription, AddRequestPropertiesValueName]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestPropertiesValueDescription {
@@ -463,8 +487,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValueDescription {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValueDescription);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestPropertiesValueDescription,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestPropertiesValueName {
@@ -502,8 +532,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValueName {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValueName);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestPropertiesValueName,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestReturnProperties {
     /// Wire name "outputString": object, optional.
@@ -553,8 +589,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestReturnProperties {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestReturnProperties);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestReturnProperties,
+    r#"{"type":"object","properties":{"outputString":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestReturnPropertiesOutputString]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestReturnPropertiesOutputString {
     /// Wire name "Multiple": string, optional.
@@ -627,6 +669,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestReturnPropertiesOutputString
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestReturnPropertiesOutputString);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestReturnPropertiesOutputString,
+    r#"{"type":"object","properties":{"Multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"Name":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"Type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `bizproc.activity.add`.
 pub type AddResponse = bool;
 
@@ -665,7 +714,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "code": string, required.
@@ -710,6 +758,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"}},"required":["code"],"additionalProperties":true,"description":"Parameters of `bizproc.activity.delete`."}"#,
+    []
+);
+
 /// The `result` of `bizproc.activity.delete`.
 pub type DeleteResponse = bool;
 
@@ -745,7 +800,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -783,6 +837,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `bizproc.activity.list`."}"#,
+    []
+);
+
 /// The `result` of `bizproc.activity.list`.
 pub type ListResponse = Vec<String>;
 
@@ -814,7 +875,6 @@ pub async fn log(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-log.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LogRequest {
     /// Wire name "event_token": string, required.
@@ -868,6 +928,13 @@ impl ::bitrix24_runtime::loose::Loose for LogRequest {
 
 ::bitrix24_runtime::loose_deserialize!(LogRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LogRequest,
+    r#"{"type":"object","properties":{"event_token":{"type":"string"},"log_message":{"type":"string"}},"required":["event_token","log_message"],"additionalProperties":true,"description":"Parameters of `bizproc.activity.log`."}"#,
+    []
+);
+
 /// The `result` of `bizproc.activity.log`.
 pub type LogResponse = bool;
 
@@ -902,7 +969,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CODE": string, required.
@@ -953,6 +1019,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"FIELDS":{"$dep":0}},"required":["CODE","FIELDS"],"additionalProperties":true,"description":"Parameters of `bizproc.activity.update`."}"#,
+    [UpdateRequestFields]
+);
 
 /// The type `bizproc.fields`, defined once in `types`.
 pub type UpdateRequestFields = super::super::types::bizproc::Fields;

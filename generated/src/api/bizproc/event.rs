@@ -24,7 +24,6 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-event-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "LOG_MESSAGE": string, optional.
@@ -94,8 +93,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequest,
+    r#"{"type":"object","properties":{"LOG_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"event_token":{"type":"string"},"return_values":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["event_token"],"additionalProperties":true,"description":"Parameters of `bizproc.event.send`."}"#,
+    [SendRequestReturnValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestReturnValues {
     /// Wire name "AUTH_USER_ID": integer, optional.
@@ -279,6 +284,13 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestReturnValues {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestReturnValues);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestReturnValues,
+    r#"{"type":"object","properties":{"AUTH_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOCUMENT_TYPE":true,"FILTER":true,"HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PLACEMENT_HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTIES":{"anyOf":[{"$dep":0},{"type":"null"}]},"RETURN_PROPERTIES":true,"USE_PLACEMENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"USE_SUBSCRIPTION":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"outputString":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SendRequestReturnValuesProperties]
+);
 
 /// The type `bizproc.properties`, defined once in `types`.
 pub type SendRequestReturnValuesProperties = super::super::types::bizproc::Properties;

@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "AUTH_USER_ID": integer, optional.
@@ -220,8 +219,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"AUTH_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CODE":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOCUMENT_TYPE":true,"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"HANDLER":{"type":"string"},"NAME":{"type":"string"},"PLACEMENT_HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTIES":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"RETURN_PROPERTIES":true,"USE_PLACEMENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"USE_SUBSCRIPTION":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["CODE","HANDLER","NAME"],"additionalProperties":true,"description":"Parameters of `bizproc.robot.add`."}"#,
+    [::bitrix24_runtime::Filter, AddRequestPropertiesValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestPropertiesValue {
     /// Wire name "Default": string, optional.
@@ -342,6 +347,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestPropertiesValue,
+    r#"{"type":"object","properties":{"Default":{"anyOf":[{"type":"string"},{"type":"null"}]},"Description":{"anyOf":[{"type":"string"},{"type":"null"}]},"Multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Name":{"anyOf":[{"type":"string"},{"type":"null"}]},"Options":true,"Required":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `bizproc.robot.add`.
 pub type AddResponse = bool;
 
@@ -380,7 +392,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CODE": string, required.
@@ -426,6 +437,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"}},"required":["CODE"],"additionalProperties":true,"description":"Parameters of `bizproc.robot.delete`."}"#,
+    []
+);
+
 /// The `result` of `bizproc.robot.delete`.
 pub type DeleteResponse = bool;
 
@@ -461,7 +479,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -499,6 +516,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `bizproc.robot.list`."}"#,
+    []
+);
+
 /// The `result` of `bizproc.robot.list`.
 pub type ListResponse = Vec<String>;
 
@@ -530,7 +554,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-robot-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CODE": string, required.
@@ -581,6 +604,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"FIELDS":{"$dep":0}},"required":["CODE","FIELDS"],"additionalProperties":true,"description":"Parameters of `bizproc.robot.update`."}"#,
+    [UpdateRequestFields]
+);
 
 /// The type `bizproc.fields`, defined once in `types`.
 pub type UpdateRequestFields = super::super::types::bizproc::Fields;

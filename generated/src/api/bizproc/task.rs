@@ -26,7 +26,6 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "COMMENT": string, optional.
@@ -109,8 +108,14 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteRequest,
+    r#"{"type":"object","properties":{"COMMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]},"STATUS":{"$dep":1},"TASK_ID":{"type":"integer","format":"int64"}},"required":["STATUS","TASK_ID"],"additionalProperties":true,"description":"Parameters of `bizproc.task.complete`."}"#,
+    [CompleteRequestFields, CompleteRequestStatus]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequestFields {
     /// Wire name "contractor": string, optional.
@@ -170,6 +175,13 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(CompleteRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteRequestFields,
+    r#"{"type":"object","properties":{"contractor":{"anyOf":[{"type":"string"},{"type":"null"}]},"phone_number":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type CompleteRequestStatus = super::super::enums::IntV1V2V3V4;
 
 /// The `result` of `bizproc.task.complete`.
@@ -209,7 +221,6 @@ pub async fn delegate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-delegate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateRequest {
     /// Wire name "FROM_USER_ID": integer, required.
@@ -276,6 +287,13 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DelegateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DelegateRequest,
+    r#"{"type":"object","properties":{"FROM_USER_ID":{"type":"integer","format":"int64"},"TASK_IDS":{"type":"array","items":{"type":"integer","format":"int64"}},"TO_USER_ID":{"type":"integer","format":"int64"}},"required":["FROM_USER_ID","TASK_IDS","TO_USER_ID"],"additionalProperties":true,"description":"Parameters of `bizproc.task.delegate`."}"#,
+    []
+);
+
 /// The `result` of `bizproc.task.delegate`.
 pub type DelegateResponse = bool;
 
@@ -313,7 +331,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "START": integer, optional.
@@ -405,11 +422,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"START":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `bizproc.task.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `bizproc.task.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ACTIVITY": string, optional.
@@ -573,10 +596,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ACTIVITY":{"anyOf":[{"$dep":0},{"type":"null"}]},"ACTIVITY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOCUMENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DOCUMENT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOCUMENT_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFIED":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODULE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OVERDUE_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARAMETERS":{"anyOf":[{"$dep":1},{"type":"null"}]},"STATUS":{"anyOf":[{"$dep":2},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_STATUS":{"anyOf":[{"$dep":3},{"type":"null"}]},"WORKFLOW_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKFLOW_STARTED":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKFLOW_STARTED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORKFLOW_STATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKFLOW_TEMPLATE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORKFLOW_TEMPLATE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemActivity, ListResponseItemParameters, ListResponseItemStatus,
+    ListResponseItemUserStatus]
+);
+
 pub type ListResponseItemActivity = super::super::enums::ApproveActivityReviewActivityRequestInformationActivityEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemParameters {
     /// Wire name "CommentLabel": string, optional.
@@ -646,10 +676,16 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemParameters {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemParameters);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemParameters,
+    r#"{"type":"object","properties":{"CommentLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"CommentRequired":{"anyOf":[{"$dep":0},{"type":"null"}]},"Fields":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"ShowComment":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"StatusNoLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"StatusOkLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"StatusYesLabel":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemParametersCommentRequired, ListResponseItemParametersFieldsItem]
+);
+
 pub type ListResponseItemParametersCommentRequired = super::super::enums::NYYaYr;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemParametersFieldsItem {
     /// Wire name "Default": array of string, optional.
@@ -723,8 +759,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemParametersFieldsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemParametersFieldsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemParametersFieldsItem,
+    r#"{"type":"object","properties":{"Default":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"Description":{"anyOf":[{"type":"string"},{"type":"null"}]},"Id":{"anyOf":[{"type":"string"},{"type":"null"}]},"Multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Name":{"anyOf":[{"type":"string"},{"type":"null"}]},"Options":{"anyOf":[{"$dep":0},{"type":"null"}]},"Required":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemParametersFieldsItemOptions]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemParametersFieldsItemOptions {
     /// Wire name "COMPANY": string, optional.
@@ -771,6 +813,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemParametersFieldsItemOp
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemParametersFieldsItemOptions);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemParametersFieldsItemOptions,
+    r#"{"type":"object","properties":{"COMPANY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTACT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD":{"anyOf":[{"type":"string"},{"type":"null"}]},"SMART_INVOICE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type ListResponseItemStatus = super::super::enums::IntV0V1V2Etc;
 

@@ -37,7 +37,6 @@ pub async fn instances(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-instances.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InstancesRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -117,11 +116,17 @@ impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(InstancesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    InstancesRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `bizproc.workflow.instances`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `bizproc.workflow.instances`.
 pub type InstancesResponse = Vec<InstancesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InstancesResponseItem {
     /// Wire name "DOCUMENT_ID": string, optional.
@@ -195,6 +200,13 @@ impl ::bitrix24_runtime::loose::Loose for InstancesResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(InstancesResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    InstancesResponseItem,
+    r#"{"type":"object","properties":{"DOCUMENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODULE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNED_UNTIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"STARTED":{"anyOf":[{"type":"string"},{"type":"null"}]},"STARTED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for InstancesRequest {
     const NAME: &'static str = "bizproc.workflow.instances";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -253,7 +265,6 @@ pub async fn kill(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-kill.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct KillRequest {
     /// Wire name "ID": string, required.
@@ -299,6 +310,13 @@ impl ::bitrix24_runtime::loose::Loose for KillRequest {
 
 ::bitrix24_runtime::loose_deserialize!(KillRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    KillRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"string"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `bizproc.workflow.kill`."}"#,
+    []
+);
+
 /// The `result` of `bizproc.workflow.kill`.
 pub type KillResponse = bool;
 
@@ -333,7 +351,6 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "DOCUMENT_ID": array of string, required.
@@ -403,8 +420,14 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StartRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartRequest,
+    r#"{"type":"object","properties":{"DOCUMENT_ID":{"type":"array","items":{"type":"string"}},"PARAMETERS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TEMPLATE_ID":{"type":"integer","format":"int64"}},"required":["DOCUMENT_ID","TEMPLATE_ID"],"additionalProperties":true,"description":"Parameters of `bizproc.workflow.start`."}"#,
+    [StartRequestParameters]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequestParameters {
     /// Wire name "Parameter1": string, optional.
@@ -451,6 +474,13 @@ impl ::bitrix24_runtime::loose::Loose for StartRequestParameters {
 
 ::bitrix24_runtime::loose_deserialize!(StartRequestParameters);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartRequestParameters,
+    r#"{"type":"object","properties":{"Parameter1":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `bizproc.workflow.start`.
 pub type StartResponse = String;
 
@@ -485,7 +515,6 @@ pub async fn terminate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-terminate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TerminateRequest {
     /// Wire name "ID": string, required.
@@ -540,6 +569,13 @@ impl ::bitrix24_runtime::loose::Loose for TerminateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TerminateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TerminateRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"string"},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `bizproc.workflow.terminate`."}"#,
+    []
+);
 
 /// The `result` of `bizproc.workflow.terminate`.
 pub type TerminateResponse = bool;

@@ -22,7 +22,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-accessibility-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "from": string (`date`), required.
@@ -86,11 +85,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"from":{"type":"string"},"to":{"type":"string"},"users":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["from","to","users"],"additionalProperties":true,"description":"Parameters of `calendar.accessibility.get`."}"#,
+    []
+);
+
 /// The `result` of `calendar.accessibility.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, Vec<GetResponseValueItem>>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValueItem {
     /// Wire name "ACCESSIBILITY": string, optional.
@@ -201,6 +206,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValueItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValueItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValueItem,
+    r#"{"type":"object","properties":{"ACCESSIBILITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM_TS_UTC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO_TS_UTC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DT_SKIP_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMPORTANCE":{"anyOf":[{"$dep":0},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"~USER_OFFSET_FROM":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"~USER_OFFSET_TO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseValueItemImportance]
+);
 
 pub type GetResponseValueItemImportance = super::super::enums::HighNormalLow;
 

@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "accessibility": string, optional.
@@ -380,6 +379,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"accessibility":{"anyOf":[{"$dep":0},{"type":"null"}]},"attendees":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"auto_detect_section":{"anyOf":[{"$dep":1},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"crm_fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"from":{"type":"string"},"from_ts":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"importance":{"anyOf":[{"$dep":2},{"type":"null"}]},"is_meeting":{"anyOf":[{"$dep":3},{"type":"null"}]},"location":{"anyOf":[{"type":"string"},{"type":"null"}]},"meeting":{"anyOf":[{"$dep":4},{"type":"null"}]},"name":{"type":"string"},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"private_event":{"anyOf":[{"$dep":5},{"type":"null"}]},"remind":{"anyOf":[{"type":"array","items":{"$dep":6}},{"type":"null"}]},"rrule":{"anyOf":[{"$dep":7},{"type":"null"}]},"section":{"type":"integer","format":"int64"},"skip_time":{"anyOf":[{"$dep":8},{"type":"null"}]},"text_color":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezone_from":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezone_to":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"type":"string"},"to_ts":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"$dep":9}},"required":["from","name","section","to","type"],"additionalProperties":true,"description":"Parameters of `calendar.event.add`."}"#,
+    [AddRequestAccessibility, AddRequestAutoDetectSection, AddRequestImportance,
+    AddRequestIsMeeting, AddRequestMeeting, AddRequestPrivateEvent, AddRequestRemindItem,
+    AddRequestRrule, AddRequestSkipTime, AddRequestType]
+);
+
 pub type AddRequestAccessibility = super::super::enums::BusyAbsentQuestFree;
 
 pub type AddRequestAutoDetectSection = ::bitrix24_runtime::YesNo;
@@ -394,7 +402,6 @@ pub type AddRequestMeeting = super::super::types::calendar::Meeting2;
 pub type AddRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestRemindItem {
     /// Wire name "count": integer, optional.
@@ -452,6 +459,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestRemindItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestRemindItem,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestRemindItemType]
+);
+
 pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
 
 /// The type `calendar.rrule_2`, defined once in `types`.
@@ -489,7 +503,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -534,6 +547,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `calendar.event.delete`."}"#,
+    []
+);
+
 /// The `result` of `calendar.event.delete`.
 pub type DeleteResponse = bool;
 
@@ -562,7 +582,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "from": string (`date`), optional.
@@ -657,6 +676,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"from":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"section":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"to":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"$dep":0}},"required":["type"],"additionalProperties":true,"description":"Parameters of `calendar.event.get`."}"#,
+    [GetRequestType]
+);
+
 pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 
 /// The `result` of `calendar.event.get`.
@@ -690,7 +716,6 @@ pub async fn getbyid(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidRequest {
     /// Wire name "id": integer, required.
@@ -735,9 +760,15 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetbyidRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `calendar.event.getbyid`."}"#,
+    []
+);
+
 /// The `result` of `calendar.event.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponse {
     /// Wire name "ACCESSIBILITY": string, optional.
@@ -1093,6 +1124,15 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetbyidResponse,
+    r#"{"type":"object","properties":{"ACCESSIBILITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ATTENDEES_CODES":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"ATTENDEE_LIST":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"CAL_DAV_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CAL_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COLLAB_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM_FORMATTED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM_TS_UTC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO_FORMATTED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO_TS_UTC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DAV_EXCH_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DAV_XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DT_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DT_SKIP_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"G_EVENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMPORTANCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MEETING":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LOCATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"MEETING":{"anyOf":[{"$dep":1},{"type":"null"}]},"MEETING_HOST":{"anyOf":[{"type":"string"},{"type":"null"}]},"MEETING_STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRIVATE_EVENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECURRENCE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RELATIONS":{"anyOf":[{"$dep":2},{"type":"null"}]},"REMIND":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"RRULE":{"anyOf":[{"$dep":4},{"type":"null"}]},"SECTION_DAV_XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_CRM_CAL_EVENT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"UF_WEBDAV_CAL_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"attendeesEntityList":{"anyOf":[{"type":"array","items":{"$dep":5}},{"type":"null"}]},"~DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"~RRULE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"~USER_OFFSET_FROM":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"~USER_OFFSET_TO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `calendar.event.getbyid`."}"#,
+    [GetbyidResponseAttendeeListItem, GetbyidResponseMeeting, GetbyidResponseRelations,
+    GetbyidResponseRemindItem, GetbyidResponseRrule,
+    GetbyidResponseAttendeesEntityListItem]
+);
+
 /// The type `calendar.attendee_list`, defined once in `types`.
 pub type GetbyidResponseAttendeeListItem = super::super::types::calendar::AttendeeList;
 
@@ -1100,7 +1140,6 @@ pub type GetbyidResponseAttendeeListItem = super::super::types::calendar::Attend
 pub type GetbyidResponseMeeting = super::super::types::calendar::Meeting;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponseRelations {
     /// Wire name "COMMENT_XML_ID": string, optional.
@@ -1132,8 +1171,14 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponseRelations);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetbyidResponseRelations,
+    r#"{"type":"object","properties":{"COMMENT_XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINAL_RECURSION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponseRemindItem {
     /// Wire name "count": integer, optional.
@@ -1161,11 +1206,17 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRemindItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponseRemindItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetbyidResponseRemindItem,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `calendar.rrule`, defined once in `types`.
 pub type GetbyidResponseRrule = super::super::types::calendar::Rrule;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponseAttendeesEntityListItem {
     /// Wire name "entityId": string, optional.
@@ -1193,6 +1244,13 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseAttendeesEntityListItem
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponseAttendeesEntityListItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetbyidResponseAttendeesEntityListItem,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "calendar.event.getbyid";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1218,7 +1276,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "accessibility": string, optional.
@@ -1617,6 +1674,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"accessibility":{"anyOf":[{"$dep":0},{"type":"null"}]},"attendees":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"crm_fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"current_date_from":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"from":{"anyOf":[{"type":"string"},{"type":"null"}]},"from_ts":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"host":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"importance":{"anyOf":[{"$dep":1},{"type":"null"}]},"is_meeting":{"anyOf":[{"$dep":2},{"type":"null"}]},"location":{"anyOf":[{"type":"string"},{"type":"null"}]},"meeting":{"anyOf":[{"$dep":3},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"type":"integer","format":"int64"},"private_event":{"anyOf":[{"$dep":4},{"type":"null"}]},"recurrence_mode":{"anyOf":[{"$dep":5},{"type":"null"}]},"remind":{"anyOf":[{"type":"array","items":{"$dep":6}},{"type":"null"}]},"rrule":{"anyOf":[{"$dep":7},{"type":"null"}]},"section":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"skip_time":{"anyOf":[{"$dep":8},{"type":"null"}]},"text_color":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezone_from":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezone_to":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"anyOf":[{"type":"string"},{"type":"null"}]},"to_ts":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"$dep":9}},"required":["id","ownerId","type"],"additionalProperties":true,"description":"Parameters of `calendar.event.update`."}"#,
+    [UpdateRequestAccessibility, UpdateRequestImportance, UpdateRequestIsMeeting,
+    UpdateRequestMeeting, UpdateRequestPrivateEvent, UpdateRequestRecurrenceMode,
+    UpdateRequestRemindItem, UpdateRequestRrule, UpdateRequestSkipTime,
+    UpdateRequestType]
+);
+
 pub type UpdateRequestAccessibility = super::super::enums::BusyAbsentQuestFree;
 
 pub type UpdateRequestImportance = super::super::enums::HighNormalLow;
@@ -1631,7 +1698,6 @@ pub type UpdateRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestRecurrenceMode = super::super::enums::ThisNextAll;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestRemindItem {
     /// Wire name "count": integer, optional.
@@ -1688,6 +1754,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestRemindItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestRemindItem,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestRemindItemType]
+);
 
 pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
 

@@ -25,7 +25,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-section-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "color": string, optional.
@@ -148,8 +147,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"export":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"type":"string"},"ownerId":{"type":"integer","format":"int64"},"text_color":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"$dep":1}},"required":["name","ownerId","type"],"additionalProperties":true,"description":"Parameters of `calendar.section.add`."}"#,
+    [AddRequestExport, AddRequestType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestExport {
     /// Wire name "ALLOW": boolean, optional.
@@ -207,6 +212,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestExport {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestExport);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestExport,
+    r#"{"type":"object","properties":{"ALLOW":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SET":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestExportSet]
+);
+
 pub type AddRequestExportSet = super::super::enums::AllV39V612;
 
 pub type AddRequestType = super::super::enums::UserGroup;
@@ -239,7 +251,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-section-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -307,6 +318,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"type":{"$dep":0}},"required":["id","ownerId","type"],"additionalProperties":true,"description":"Parameters of `calendar.section.delete`."}"#,
+    [DeleteRequestType]
+);
+
 pub type DeleteRequestType = super::super::enums::UserGroup;
 
 /// The `result` of `calendar.section.delete`.
@@ -337,7 +355,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-section-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ownerId": integer, required.
@@ -393,6 +410,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ownerId":{"type":"integer","format":"int64"},"type":{"type":"string"}},"required":["ownerId","type"],"additionalProperties":true,"description":"Parameters of `calendar.section.get`."}"#,
+    []
+);
+
 /// The `result` of `calendar.section.get`.
 pub type GetResponse = ::serde_json::Value;
 
@@ -421,7 +445,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-section-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "color": string, optional.
@@ -559,8 +582,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"export":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"id":{"type":"string"},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"type":"integer","format":"int64"},"text_color":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"$dep":1}},"required":["id","ownerId","type"],"additionalProperties":true,"description":"Parameters of `calendar.section.update`."}"#,
+    [UpdateRequestExportItem, UpdateRequestType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestExportItem {
     /// Wire name "ALLOW": boolean, optional.
@@ -617,6 +646,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestExportItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestExportItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestExportItem,
+    r#"{"type":"object","properties":{"ALLOW":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SET":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestExportItemSet]
+);
 
 pub type UpdateRequestExportItemSet = super::super::enums::AllV39V612;
 

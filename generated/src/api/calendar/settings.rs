@@ -22,7 +22,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -60,9 +59,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `calendar.settings.get`."}"#,
+    []
+);
+
 /// The `result` of `calendar.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "denied_superpose_types": array of any JSON, optional.
@@ -237,6 +242,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"denied_superpose_types":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"dep_manager_sub":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"forum_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_group":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_group_calendar":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_rm":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_type_company_calendar":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_type_location":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_type_open_event":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_user":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_user_calendar":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_to_vr":{"anyOf":[{"type":"string"},{"type":"null"}]},"pathes_for_sites":{"anyOf":[{"type":"string"},{"type":"null"}]},"rm_for_sites":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"rm_iblock_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"rm_iblock_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"sync_by_push":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user_name_template":{"anyOf":[{"type":"string"},{"type":"null"}]},"user_show_login":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"week_holidays":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"week_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_time_end":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_time_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"year_holidays":{"anyOf":[{"type":"string"},{"type":"null"}]},"year_workdays":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `calendar.settings.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.settings.get";

@@ -28,7 +28,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/follow-up/call-followup-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "callId": integer, required.
@@ -104,10 +103,16 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"callId":{"type":"integer","format":"int64"},"mentionFormat":{"anyOf":[{"$dep":0},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"required":["callId"],"additionalProperties":true,"description":"Parameters of `call.followup.get`."}"#,
+    [GetRequestMentionFormat, GetRequestSelectItem]
+);
+
 pub type GetRequestMentionFormat = super::super::enums::BbHtmlNone;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItem {
     /// Wire name "callId": integer, optional.
@@ -363,10 +368,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItem,
+    r#"{"type":"object","properties":{"callId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"callType":{"anyOf":[{"$dep":0},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationSeconds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"endDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"evaluation":{"anyOf":[{"$dep":1},{"type":"null"}]},"initiatorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"insights":{"anyOf":[{"$dep":2},{"type":"null"}]},"language":{"anyOf":[{"type":"string"},{"type":"null"}]},"outcomes":true,"overview":{"anyOf":[{"$dep":3},{"type":"null"}]},"participants":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]},"startDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"summary":{"anyOf":[{"$dep":5},{"type":"null"}]},"tracks":{"anyOf":[{"type":"array","items":{"$dep":6}},{"type":"null"}]},"transcription":{"anyOf":[{"$dep":7},{"type":"null"}]},"uuid":{"anyOf":[{"type":"string"},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestSelectItemCallType, GetRequestSelectItemEvaluation,
+    GetRequestSelectItemInsights, GetRequestSelectItemOverview,
+    GetRequestSelectItemParticipantsItem, GetRequestSelectItemSummary,
+    GetRequestSelectItemTracksItem, GetRequestSelectItemTranscription]
+);
+
 pub type GetRequestSelectItemCallType = super::super::enums::IntV1V2V3;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemEvaluation {
     /// Wire name "calendar": any JSON, optional.
@@ -436,8 +450,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemEvaluation {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemEvaluation);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemEvaluation,
+    r#"{"type":"object","properties":{"calendar":true,"criteria":true,"efficiencyValue":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemInsights {
     /// Wire name "areasOfResponsibility": string, optional.
@@ -583,8 +603,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemInsights {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemInsights);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemInsights,
+    r#"{"type":"object","properties":{"areasOfResponsibility":{"anyOf":[{"type":"string"},{"type":"null"}]},"engagementLevel":{"anyOf":[{"type":"string"},{"type":"null"}]},"finalRecommendations":{"anyOf":[{"type":"string"},{"type":"null"}]},"meetingStrengths":true,"meetingWeaknesses":true,"speakerAnalysis":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"speakerEvaluationAvailable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"speechStyleInfluence":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestSelectItemInsightsSpeakerAnalysisItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemInsightsSpeakerAnalysisItem {
     /// Wire name "detailedInsight": string, optional.
@@ -709,8 +735,14 @@ for GetRequestSelectItemInsightsSpeakerAnalysisItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemInsightsSpeakerAnalysisItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemInsightsSpeakerAnalysisItem,
+    r#"{"type":"object","properties":{"detailedInsight":{"anyOf":[{"type":"string"},{"type":"null"}]},"duration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"durationFormat":{"anyOf":[{"type":"string"},{"type":"null"}]},"efficiencyValue":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"evaluationCriteria":true,"talkPercentage":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemOverview {
     /// Wire name "actionItems": any JSON, optional.
@@ -837,8 +869,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemOverview {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemOverview);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemOverview,
+    r#"{"type":"object","properties":{"actionItems":true,"agenda":true,"agreements":true,"detailedTakeaways":{"anyOf":[{"type":"string"},{"type":"null"}]},"meetingType":true,"meetings":true,"topic":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemParticipantsItem {
     /// Wire name "avatar": string, optional.
@@ -929,8 +967,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemParticipantsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemParticipantsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemParticipantsItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"talkedSeconds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemSummary {
     /// Wire name "segments": array of object, optional.
@@ -982,8 +1026,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemSummary {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemSummary);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemSummary,
+    r#"{"type":"object","properties":{"segments":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestSelectItemSummarySegmentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemSummarySegmentsItem {
     /// Wire name "end": string, optional.
@@ -1063,8 +1113,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemSummarySegmentsIte
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemSummarySegmentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemSummarySegmentsItem,
+    r#"{"type":"object","properties":{"end":{"anyOf":[{"type":"string"},{"type":"null"}]},"start":{"anyOf":[{"type":"string"},{"type":"null"}]},"summary":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemTracksItem {
     /// Wire name "callId": integer, optional.
@@ -1240,8 +1296,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemTracksItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemTracksItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemTracksItem,
+    r#"{"type":"object","properties":{"callId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"diskFileId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"duration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"fileId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"fileName":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileSize":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"mimeType":{"anyOf":[{"type":"string"},{"type":"null"}]},"relUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemTranscription {
     /// Wire name "language": string, optional.
@@ -1306,8 +1368,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemTranscription {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemTranscription);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemTranscription,
+    r#"{"type":"object","properties":{"language":{"anyOf":[{"type":"string"},{"type":"null"}]},"segments":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestSelectItemTranscriptionSegmentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSelectItemTranscriptionSegmentsItem {
     /// Wire name "end": string, optional.
@@ -1397,6 +1465,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemTranscriptionSegme
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemTranscriptionSegmentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSelectItemTranscriptionSegmentsItem,
+    r#"{"type":"object","properties":{"end":{"anyOf":[{"type":"string"},{"type":"null"}]},"start":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `call.followup.get`.
 pub type GetResponse = ::serde_json::Value;
 
@@ -1435,7 +1510,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/follow-up/call-followup-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, required.
@@ -1530,8 +1604,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0},"mentionFormat":{"anyOf":[{"$dep":1},{"type":"null"}]},"order":{"anyOf":[{"$dep":2},{"type":"null"}]},"pagination":{"anyOf":[{"$dep":3},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `call.followup.list`."}"#,
+    [ListRequestFilter, ListRequestMentionFormat, ListRequestOrder,
+    ListRequestPagination]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "participantId": integer, optional.
@@ -1591,8 +1672,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilter,
+    r#"{"type":"object","properties":{"participantId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"startDate":{"$dep":0}},"required":["startDate"],"additionalProperties":true}"#,
+    [ListRequestFilterStartDate]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilterStartDate {
     /// Wire name "from": string, required.
@@ -1642,10 +1729,16 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStartDate {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilterStartDate);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilterStartDate,
+    r#"{"type":"object","properties":{"from":{"type":"string"},"to":{"type":"string"}},"required":["from","to"],"additionalProperties":true}"#,
+    []
+);
+
 pub type ListRequestMentionFormat = super::super::enums::BbHtmlNone;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestOrder {
     /// Wire name "startDate": string, optional.
@@ -1694,10 +1787,16 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestOrder,
+    r#"{"type":"object","properties":{"startDate":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListRequestOrderStartDate]
+);
+
 pub type ListRequestOrderStartDate = super::super::enums::AscDescH35027119;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPagination {
     /// Wire name "afterCursor": object, optional.
@@ -1760,8 +1859,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestPagination,
+    r#"{"type":"object","properties":{"afterCursor":{"anyOf":[{"$dep":0},{"type":"null"}]},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListRequestPaginationAfterCursor]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPaginationAfterCursor {
     /// Wire name "id": integer, required.
@@ -1812,9 +1917,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestPaginationAfterCursor);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestPaginationAfterCursor,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"startDate":{"type":"string"}},"required":["id","startDate"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `call.followup.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "afterCursor": object, optional.
@@ -1851,8 +1962,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"afterCursor":{"anyOf":[{"$dep":0},{"type":"null"}]},"hasMore":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"items":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `call.followup.list`."}"#,
+    [ListResponseAfterCursor, ListResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseAfterCursor {
     /// Wire name "id": integer, optional.
@@ -1880,8 +1997,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseAfterCursor {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseAfterCursor);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseAfterCursor,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"startDate":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "callId": integer, optional.
@@ -1923,8 +2046,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItem,
+    r#"{"type":"object","properties":{"callId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"overview":{"anyOf":[{"$dep":0},{"type":"null"}]},"participants":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"startDate":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemsItemOverview, ListResponseItemsItemParticipantsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemOverview {
     /// Wire name "actionItems": array of object, optional.
@@ -1956,8 +2085,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemOverview {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemOverview);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItemOverview,
+    r#"{"type":"object","properties":{"actionItems":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"topic":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemsItemOverviewActionItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemOverviewActionItemsItem {
     /// Wire name "actionItem": string, optional.
@@ -1989,8 +2124,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemOverviewActionIte
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemOverviewActionItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItemOverviewActionItemsItem,
+    r#"{"type":"object","properties":{"actionItem":{"anyOf":[{"type":"string"},{"type":"null"}]},"quote":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemParticipantsItem {
     /// Wire name "avatar": string, optional.
@@ -2031,6 +2172,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemParticipantsItem 
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemParticipantsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItemParticipantsItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"talkedSeconds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "call.followup.list";

@@ -42,7 +42,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -87,8 +86,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.document.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "commentary": string, optional.
@@ -247,11 +252,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"commentary":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"type":"string"},"dateDocument":{"anyOf":[{"type":"string"},{"type":"null"}]},"docNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"docType":{"$dep":0},"responsibleId":{"type":"integer","format":"int64"},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"total":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"required":["currency","docType","responsibleId"],"additionalProperties":true}"#,
+    [AddRequestFieldsDocType]
+);
+
 pub type AddRequestFieldsDocType = super::super::enums::ASMEtc;
 
 /// The `result` of `catalog.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "document": object, optional.
@@ -274,6 +285,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.document.add`."}"#,
+    [AddResponseDocument]
+);
 
 /// The type `catalog.document`, defined once in `types`.
 pub type AddResponseDocument = super::super::types::catalog::Document;
@@ -306,7 +324,6 @@ pub async fn cancel(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-cancel.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CancelRequest {
     /// Wire name "id": integer, required.
@@ -351,6 +368,13 @@ impl ::bitrix24_runtime::loose::Loose for CancelRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CancelRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CancelRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.document.cancel`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.cancel`.
 pub type CancelResponse = bool;
 
@@ -382,7 +406,6 @@ pub async fn cancel_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-cancel-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CancelListRequest {
     /// Wire name "documentIds": array of integer, required.
@@ -428,6 +451,13 @@ impl ::bitrix24_runtime::loose::Loose for CancelListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CancelListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CancelListRequest,
+    r#"{"type":"object","properties":{"documentIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["documentIds"],"additionalProperties":true,"description":"Parameters of `catalog.document.cancelList`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.cancelList`.
 pub type CancelListResponse = bool;
 
@@ -459,7 +489,6 @@ pub async fn conduct(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-conduct.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConductRequest {
     /// Wire name "id": integer, required.
@@ -504,6 +533,13 @@ impl ::bitrix24_runtime::loose::Loose for ConductRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ConductRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ConductRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.document.conduct`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.conduct`.
 pub type ConductResponse = bool;
 
@@ -535,7 +571,6 @@ pub async fn conduct_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-conduct-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConductListRequest {
     /// Wire name "documentIds": array of integer, required.
@@ -581,6 +616,13 @@ impl ::bitrix24_runtime::loose::Loose for ConductListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ConductListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ConductListRequest,
+    r#"{"type":"object","properties":{"documentIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["documentIds"],"additionalProperties":true,"description":"Parameters of `catalog.document.conductList`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.conductList`.
 pub type ConductListResponse = bool;
 
@@ -613,7 +655,6 @@ pub async fn confirm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-confirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConfirmRequest {
     /// Wire name "id": integer, required.
@@ -658,6 +699,13 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ConfirmRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ConfirmRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.document.confirm`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.confirm`.
 pub type ConfirmResponse = bool;
 
@@ -689,7 +737,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -734,6 +781,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.document.delete`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.delete`.
 pub type DeleteResponse = bool;
 
@@ -765,7 +819,6 @@ pub async fn delete_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-delete-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteListRequest {
     /// Wire name "documentIds": array of integer, required.
@@ -811,6 +864,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteListRequest,
+    r#"{"type":"object","properties":{"documentIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["documentIds"],"additionalProperties":true,"description":"Parameters of `catalog.document.deleteList`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.deleteList`.
 pub type DeleteListResponse = bool;
 
@@ -843,7 +903,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -881,11 +940,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.document.fields`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.fields`.
 pub type FieldsResponse = Vec<FieldsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseItem {
     /// Wire name "id": object, optional.
@@ -908,6 +973,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponseItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [FieldsResponseItemId]
+);
 
 /// The type `catalog.id`, defined once in `types`.
 pub type FieldsResponseItemId = super::super::types::catalog::Id;
@@ -940,7 +1012,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -978,9 +1049,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.document.getFields`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "document": object, optional.
@@ -1005,6 +1082,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.document.getFields`."}"#,
+    [GetFieldsResponseDocumentValue]
+);
 
 /// The type `catalog.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponseDocumentValue = super::super::types::catalog::FieldDescriptor;
@@ -1039,7 +1123,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1119,9 +1202,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.document.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "documents": array of object, optional.
@@ -1145,8 +1234,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"documents":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.document.list`."}"#,
+    [ListResponseDocumentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDocumentsItem {
     /// Wire name "docType": string, optional.
@@ -1187,6 +1282,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDocumentsItem,
+    r#"{"type":"object","properties":{"docType":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.document.list";
@@ -1247,7 +1349,6 @@ pub async fn unconfirm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-unconfirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnconfirmRequest {
     /// Wire name "id": integer, required.
@@ -1292,6 +1393,13 @@ impl ::bitrix24_runtime::loose::Loose for UnconfirmRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnconfirmRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnconfirmRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.document.unconfirm`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.unconfirm`.
 pub type UnconfirmResponse = bool;
 
@@ -1323,7 +1431,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1373,8 +1480,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `catalog.document.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "commentary": string, optional.
@@ -1506,9 +1619,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"commentary":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateDocument":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateModify":{"anyOf":[{"type":"string"},{"type":"null"}]},"docNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"total":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `catalog.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "document": object, optional.
@@ -1531,6 +1650,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.document.update`."}"#,
+    [UpdateResponseDocument]
+);
 
 /// The type `catalog.document`, defined once in `types`.
 pub type UpdateResponseDocument = super::super::types::catalog::Document;

@@ -23,7 +23,6 @@ pub async fn get_round_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/enum/catalog-enum-get-round-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRoundTypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -61,9 +60,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRoundTypesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRoundTypesRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.enum.getRoundTypes`."}"#,
+    []
+);
+
 /// The `result` of `catalog.enum.getRoundTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRoundTypesResponse {
     /// Wire name "enum": array of object, optional.
@@ -87,8 +92,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetRoundTypesResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRoundTypesResponse,
+    r#"{"type":"object","properties":{"enum":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.enum.getRoundTypes`."}"#,
+    [GetRoundTypesResponseEnumItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRoundTypesResponseEnumItem {
     /// Wire name "id": integer, optional.
@@ -116,6 +127,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesResponseEnumItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetRoundTypesResponseEnumItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRoundTypesResponseEnumItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRoundTypesRequest {
     const NAME: &'static str = "catalog.enum.getRoundTypes";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -141,7 +159,6 @@ pub async fn get_store_document_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/enum/catalog-enum-get-store-document-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetStoreDocumentTypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -179,9 +196,15 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetStoreDocumentTypesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetStoreDocumentTypesRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.enum.getStoreDocumentTypes`."}"#,
+    []
+);
+
 /// The `result` of `catalog.enum.getStoreDocumentTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetStoreDocumentTypesResponse {
     /// Wire name "enum": array of object, optional.
@@ -205,8 +228,14 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetStoreDocumentTypesResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetStoreDocumentTypesResponse,
+    r#"{"type":"object","properties":{"enum":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.enum.getStoreDocumentTypes`."}"#,
+    [GetStoreDocumentTypesResponseEnumItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetStoreDocumentTypesResponseEnumItem {
     /// Wire name "id": string, optional.
@@ -233,6 +262,13 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesResponseEnumItem 
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetStoreDocumentTypesResponseEnumItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetStoreDocumentTypesResponseEnumItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetStoreDocumentTypesRequest {
     const NAME: &'static str = "catalog.enum.getStoreDocumentTypes";

@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/catalog-price-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -75,8 +74,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.price.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "catalogGroupId": integer, required.
@@ -149,9 +154,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"catalogGroupId":{"type":"integer","format":"int64"},"currency":{"type":"string"},"price":{"type":"number","format":"double"},"productId":{"type":"integer","format":"int64"}},"required":["catalogGroupId","currency","price","productId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `catalog.price.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "price": object, optional.
@@ -174,6 +185,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"price":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.price.add`."}"#,
+    [AddResponsePrice]
+);
 
 /// The type `catalog.price`, defined once in `types`.
 pub type AddResponsePrice = super::super::types::catalog::Price;
@@ -206,7 +224,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/catalog-price-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -251,6 +268,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.price.delete`."}"#,
+    []
+);
+
 /// The `result` of `catalog.price.delete`.
 pub type DeleteResponse = bool;
 
@@ -282,7 +306,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/catalog-price-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -327,9 +350,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.price.get`."}"#,
+    []
+);
+
 /// The `result` of `catalog.price.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "price": object, optional.
@@ -353,8 +382,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"price":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.price.get`."}"#,
+    [GetResponsePrice]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePrice {
     /// Wire name "catalogGroupId": integer, optional.
@@ -434,6 +469,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePrice {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePrice);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponsePrice,
+    r#"{"type":"object","properties":{"catalogGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"extraId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityFrom":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityTo":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.price.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -462,7 +504,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/catalog-price-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -500,9 +541,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.price.getFields`."}"#,
+    []
+);
+
 /// The `result` of `catalog.price.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "price": object, optional.
@@ -525,6 +572,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"price":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.price.getFields`."}"#,
+    [GetFieldsResponsePriceValue]
+);
 
 /// The type `catalog.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponsePriceValue = super::super::types::catalog::FieldDescriptor;
@@ -559,7 +613,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/catalog-price-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -639,9 +692,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.price.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.price.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "prices": array of object, optional.
@@ -665,8 +724,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"prices":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.price.list`."}"#,
+    [ListResponsePricesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponsePricesItem {
     /// Wire name "catalogGroupId": integer, optional.
@@ -713,6 +778,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponsePricesItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponsePricesItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponsePricesItem,
+    r#"{"type":"object","properties":{"catalogGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.price.list";
@@ -775,7 +847,6 @@ pub async fn modify(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/catalog-price-modify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequest {
     /// Wire name "fields": object, required.
@@ -820,8 +891,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.price.modify`."}"#,
+    [ModifyRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFields {
     /// Wire name "product": object, required.
@@ -866,8 +943,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyRequestFields,
+    r#"{"type":"object","properties":{"product":{"$dep":0}},"required":["product"],"additionalProperties":true}"#,
+    [ModifyRequestFieldsProduct]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsProduct {
     /// Wire name "id": integer, required.
@@ -920,8 +1003,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProduct {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsProduct);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyRequestFieldsProduct,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"prices":{"type":"array","items":{"$dep":0}}},"required":["id","prices"],"additionalProperties":true}"#,
+    [ModifyRequestFieldsProductPricesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsProductPricesItem {
     /// Wire name "catalogGroupId": integer, required.
@@ -997,9 +1086,15 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProductPricesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsProductPricesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyRequestFieldsProductPricesItem,
+    r#"{"type":"object","properties":{"catalogGroupId":{"type":"integer","format":"int64"},"currency":{"type":"string"},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"type":"number","format":"double"}},"required":["catalogGroupId","currency","price"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `catalog.price.modify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyResponse {
     /// Wire name "prices": array of object, optional.
@@ -1023,8 +1118,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyResponse,
+    r#"{"type":"object","properties":{"prices":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.price.modify`."}"#,
+    [ModifyResponsePricesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyResponsePricesItem {
     /// Wire name "catalogGroupId": integer, optional.
@@ -1110,6 +1211,13 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponsePricesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyResponsePricesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyResponsePricesItem,
+    r#"{"type":"object","properties":{"catalogGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"extraId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceScale":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityFrom":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityTo":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ModifyRequest {
     const NAME: &'static str = "catalog.price.modify";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1143,7 +1251,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/price/catalog-price-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1193,8 +1300,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `catalog.price.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "currency": string, required.
@@ -1248,9 +1361,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"currency":{"type":"string"},"price":{"type":"number","format":"double"}},"required":["currency","price"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `catalog.price.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "price": object, optional.
@@ -1273,6 +1392,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"price":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.price.update`."}"#,
+    [UpdateResponsePrice]
+);
 
 /// The type `catalog.price`, defined once in `types`.
 pub type UpdateResponsePrice = super::super::types::catalog::Price;

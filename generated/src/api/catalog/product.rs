@@ -39,7 +39,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -84,8 +83,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.product.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -640,6 +645,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"IblockSection":true,"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"barcodeMulti":{"anyOf":[{"$dep":1},{"type":"null"}]},"canBuyZero":{"anyOf":[{"$dep":2},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":3},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"$dep":4},{"type":"null"}]},"height":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"previewPicture":{"anyOf":[{"$dep":5},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"$dep":6},{"type":"null"}]},"propertyN":true,"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityReserved":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityTrace":{"anyOf":[{"$dep":7},{"type":"null"}]},"recurSchemeLength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"recurSchemeType":{"anyOf":[{"$dep":8},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"$dep":9},{"type":"null"}]},"trialPriceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":10},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"withoutOrder":{"anyOf":[{"$dep":11},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId","name"],"additionalProperties":true}"#,
+    [AddRequestFieldsActive, AddRequestFieldsBarcodeMulti, AddRequestFieldsCanBuyZero,
+    AddRequestFieldsDetailPicture, AddRequestFieldsDetailTextType,
+    AddRequestFieldsPreviewPicture, AddRequestFieldsPreviewTextType,
+    AddRequestFieldsQuantityTrace, AddRequestFieldsRecurSchemeType,
+    AddRequestFieldsSubscribe, AddRequestFieldsVatIncluded, AddRequestFieldsWithoutOrder]
+);
+
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsBarcodeMulti = ::bitrix24_runtime::YesNo;
@@ -647,7 +663,6 @@ pub type AddRequestFieldsBarcodeMulti = ::bitrix24_runtime::YesNo;
 pub type AddRequestFieldsCanBuyZero = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsDetailPicture {
     /// Wire name "fileData": array of string, optional.
@@ -697,10 +712,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDetailPicture {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDetailPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsDetailPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsDetailTextType = super::super::enums::TextHtml;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPreviewPicture {
     /// Wire name "fileData": array of string, optional.
@@ -750,6 +771,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPreviewPicture {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPreviewPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsPreviewPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsPreviewTextType = super::super::enums::TextHtml;
 
 pub type AddRequestFieldsQuantityTrace = super::super::enums::YND;
@@ -764,7 +792,6 @@ pub type AddRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "element": object, optional.
@@ -787,6 +814,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"element":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.add`."}"#,
+    [AddResponseElement]
+);
 
 /// The type `catalog.element`, defined once in `types`.
 pub type AddResponseElement = super::super::types::catalog::Element;
@@ -827,7 +861,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -872,6 +905,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.product.delete`."}"#,
+    []
+);
+
 /// The `result` of `catalog.product.delete`.
 pub type DeleteResponse = bool;
 
@@ -908,7 +948,6 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
@@ -953,6 +992,13 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.product.download`."}"#,
+    [DownloadRequestFields]
+);
+
 /// The type `catalog.fields`, defined once in `types`.
 pub type DownloadRequestFields = super::super::types::catalog::Fields;
 
@@ -987,7 +1033,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1032,9 +1077,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.product.get`."}"#,
+    []
+);
+
 /// The `result` of `catalog.product.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "product": object, optional.
@@ -1057,6 +1108,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"product":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.get`."}"#,
+    [GetResponseProduct]
+);
 
 /// The type `catalog.element`, defined once in `types`.
 pub type GetResponseProduct = super::super::types::catalog::Element;
@@ -1095,7 +1153,6 @@ pub async fn get_fields_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-get-fields-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
     /// Wire name "filter": object (a `Filter`), required.
@@ -1140,9 +1197,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsByFilterRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `catalog.product.getFieldsByFilter`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `catalog.product.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterResponse {
     /// Wire name "product": object, optional.
@@ -1167,6 +1230,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsByFilterResponse,
+    r#"{"type":"object","properties":{"product":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.getFieldsByFilter`."}"#,
+    [GetFieldsByFilterResponseProductValue]
+);
 
 /// The type `catalog.field_descriptor`, defined once in `types`.
 pub type GetFieldsByFilterResponseProductValue = super::super::types::catalog::FieldDescriptor;
@@ -1201,7 +1271,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1281,9 +1350,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.product.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.product.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "products": array of object, optional.
@@ -1307,8 +1382,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"products":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.list`."}"#,
+    [ListResponseProductsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseProductsItem {
     /// Wire name "active": string, optional.
@@ -1586,6 +1667,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseProductsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseProductsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseProductsItem,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"available":{"anyOf":[{"type":"string"},{"type":"null"}]},"barcodeMulti":{"anyOf":[{"type":"string"},{"type":"null"}]},"bundle":{"anyOf":[{"type":"string"},{"type":"null"}]},"canBuyZero":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":0},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":1},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityReserved":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityTrace":{"anyOf":[{"type":"string"},{"type":"null"}]},"recurSchemeLength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"recurSchemeType":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"trialPriceId":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"withoutOrder":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseProductsItemDetailPicture, ListResponseProductsItemPreviewPicture]
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 pub type ListResponseProductsItemDetailPicture = super::super::types::catalog::DetailPicture;
 
@@ -1740,7 +1828,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/catalog-product-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1790,8 +1877,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `catalog.product.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -2306,6 +2399,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"IblockSection":true,"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"barcodeMulti":{"anyOf":[{"$dep":1},{"type":"null"}]},"canBuyZero":{"anyOf":[{"$dep":2},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":3},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"$dep":4},{"type":"null"}]},"height":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":5},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"$dep":6},{"type":"null"}]},"propertyN":true,"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityReserved":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityTrace":{"anyOf":[{"$dep":7},{"type":"null"}]},"recurSchemeLength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"recurSchemeType":{"anyOf":[{"$dep":8},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"$dep":9},{"type":"null"}]},"trialPriceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":10},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"withoutOrder":{"anyOf":[{"$dep":11},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsActive, UpdateRequestFieldsBarcodeMulti,
+    UpdateRequestFieldsCanBuyZero, UpdateRequestFieldsDetailPicture,
+    UpdateRequestFieldsDetailTextType, UpdateRequestFieldsPreviewPicture,
+    UpdateRequestFieldsPreviewTextType, UpdateRequestFieldsQuantityTrace,
+    UpdateRequestFieldsRecurSchemeType, UpdateRequestFieldsSubscribe,
+    UpdateRequestFieldsVatIncluded, UpdateRequestFieldsWithoutOrder]
+);
+
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsBarcodeMulti = ::bitrix24_runtime::YesNo;
@@ -2313,7 +2418,6 @@ pub type UpdateRequestFieldsBarcodeMulti = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsCanBuyZero = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsDetailPicture {
     /// Wire name "fileData": array of string, optional.
@@ -2363,10 +2467,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDetailPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDetailPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsDetailPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestFieldsDetailTextType = super::super::enums::TextHtml;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPreviewPicture {
     /// Wire name "fileData": array of string, optional.
@@ -2416,6 +2526,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPreviewPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPreviewPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsPreviewPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestFieldsPreviewTextType = super::super::enums::TextHtml;
 
 pub type UpdateRequestFieldsQuantityTrace = super::super::enums::YND;
@@ -2430,7 +2547,6 @@ pub type UpdateRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "element": object, optional.
@@ -2453,6 +2569,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"element":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.update`."}"#,
+    [UpdateResponseElement]
+);
 
 /// The type `catalog.element`, defined once in `types`.
 pub type UpdateResponseElement = super::super::types::catalog::Element;

@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.productProperty.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "active": string, optional.
@@ -400,6 +405,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"colCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"defaultValue":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileType":{"anyOf":[{"type":"string"},{"type":"null"}]},"filtrable":{"anyOf":[{"$dep":1},{"type":"null"}]},"hint":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"isRequired":{"anyOf":[{"$dep":2},{"type":"null"}]},"linkIblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"listType":{"anyOf":[{"$dep":3},{"type":"null"}]},"multiple":{"anyOf":[{"$dep":4},{"type":"null"}]},"multipleCnt":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"propertyType":{"$dep":5},"rowCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"searchable":{"anyOf":[{"$dep":6},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userType":{"anyOf":[{"$dep":7},{"type":"null"}]},"userTypeSettings":{"anyOf":[{"$dep":8},{"type":"null"}]},"withDescription":{"anyOf":[{"$dep":9},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId","name","propertyType"],"additionalProperties":true}"#,
+    [AddRequestFieldsActive, AddRequestFieldsFiltrable, AddRequestFieldsIsRequired,
+    AddRequestFieldsListType, AddRequestFieldsMultiple, AddRequestFieldsPropertyType,
+    AddRequestFieldsSearchable, AddRequestFieldsUserType,
+    AddRequestFieldsUserTypeSettings, AddRequestFieldsWithDescription]
+);
+
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsFiltrable = ::bitrix24_runtime::YesNo;
@@ -417,7 +432,6 @@ pub type AddRequestFieldsSearchable = ::bitrix24_runtime::YesNo;
 pub type AddRequestFieldsUserType = super::super::enums::DateTimeMoneySkuEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsUserTypeSettings {
     /// Wire name "tableName": string, optional.
@@ -464,11 +478,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsUserTypeSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsUserTypeSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsUserTypeSettings,
+    r#"{"type":"object","properties":{"tableName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsWithDescription = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.productProperty.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "productProperty": object, optional.
@@ -495,8 +515,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"productProperty":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.productProperty.add`."}"#,
+    [AddResponseProductProperty]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseProductProperty {
     /// Wire name "active": string, optional.
@@ -642,6 +668,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductProperty {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseProductProperty);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseProductProperty,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"colCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"filtrable":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"string"},{"type":"null"}]},"linkIblockId":{"anyOf":[{"type":"string"},{"type":"null"}]},"listType":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"rowCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"searchable":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"userType":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeSettings":{"anyOf":[{"$dep":0},{"type":"null"}]},"withDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseProductPropertyUserTypeSettings]
+);
+
 /// The type `catalog.user_type_settings`, defined once in `types`.
 pub type AddResponseProductPropertyUserTypeSettings = super::super::types::catalog::UserTypeSettings;
 
@@ -673,7 +706,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -718,6 +750,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.productProperty.delete`."}"#,
+    []
+);
+
 /// The `result` of `catalog.productProperty.delete`.
 pub type DeleteResponse = bool;
 
@@ -749,7 +788,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -794,9 +832,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.productProperty.get`."}"#,
+    []
+);
+
 /// The `result` of `catalog.productProperty.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "productProperty": object, optional.
@@ -823,8 +867,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"productProperty":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.productProperty.get`."}"#,
+    [GetResponseProductProperty]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseProductProperty {
     /// Wire name "active": string, optional.
@@ -970,6 +1020,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductProperty {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseProductProperty);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseProductProperty,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"colCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"filtrable":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"string"},{"type":"null"}]},"linkIblockId":{"anyOf":[{"type":"string"},{"type":"null"}]},"listType":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"rowCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"searchable":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"userType":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeSettings":{"anyOf":[{"$dep":0},{"type":"null"}]},"withDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseProductPropertyUserTypeSettings]
+);
+
 /// The type `catalog.user_type_settings`, defined once in `types`.
 pub type GetResponseProductPropertyUserTypeSettings = super::super::types::catalog::UserTypeSettings;
 
@@ -1001,7 +1058,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1039,9 +1095,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.productProperty.getFields`."}"#,
+    []
+);
+
 /// The `result` of `catalog.productProperty.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "productProperty": object, optional.
@@ -1069,6 +1131,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"productProperty":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.productProperty.getFields`."}"#,
+    [GetFieldsResponseProductPropertyValue]
+);
 
 /// The type `catalog.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponseProductPropertyValue = super::super::types::catalog::FieldDescriptor;
@@ -1103,7 +1172,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1183,9 +1251,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.productProperty.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.productProperty.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "productProperties": array of object, optional.
@@ -1212,8 +1286,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"productProperties":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.productProperty.list`."}"#,
+    [ListResponseProductPropertiesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseProductPropertiesItem {
     /// Wire name "iblockId": integer, optional.
@@ -1254,6 +1334,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseProductPropertiesItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseProductPropertiesItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseProductPropertiesItem,
+    r#"{"type":"object","properties":{"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyType":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productProperty.list";
@@ -1314,7 +1401,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property/catalog-product-property-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1364,8 +1450,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `catalog.productProperty.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "active": string, optional.
@@ -1697,6 +1789,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"colCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"defaultValue":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileType":{"anyOf":[{"type":"string"},{"type":"null"}]},"filtrable":{"anyOf":[{"$dep":1},{"type":"null"}]},"hint":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"isRequired":{"anyOf":[{"$dep":2},{"type":"null"}]},"linkIblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"listType":{"anyOf":[{"$dep":3},{"type":"null"}]},"multiple":{"anyOf":[{"$dep":4},{"type":"null"}]},"multipleCnt":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"rowCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"searchable":{"anyOf":[{"$dep":5},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userType":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeSettings":true,"withDescription":{"anyOf":[{"$dep":6},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsActive, UpdateRequestFieldsFiltrable,
+    UpdateRequestFieldsIsRequired, UpdateRequestFieldsListType,
+    UpdateRequestFieldsMultiple, UpdateRequestFieldsSearchable,
+    UpdateRequestFieldsWithDescription]
+);
+
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsFiltrable = ::bitrix24_runtime::YesNo;
@@ -1713,7 +1815,6 @@ pub type UpdateRequestFieldsWithDescription = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.productProperty.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "productProperty": object, optional.
@@ -1740,8 +1841,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"productProperty":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.productProperty.update`."}"#,
+    [UpdateResponseProductProperty]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseProductProperty {
     /// Wire name "active": string, optional.
@@ -1886,6 +1993,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductProperty {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseProductProperty);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseProductProperty,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"colCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"filtrable":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"string"},{"type":"null"}]},"linkIblockId":{"anyOf":[{"type":"string"},{"type":"null"}]},"listType":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"rowCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"searchable":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"userType":{"anyOf":[{"type":"string"},{"type":"null"}]},"userTypeSettings":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"withDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.productProperty.update";

@@ -26,7 +26,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "propertyId": integer, required.
@@ -72,9 +71,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"propertyId":{"type":"integer","format":"int64"}},"required":["propertyId"],"additionalProperties":true,"description":"Parameters of `catalog.productPropertySection.get`."}"#,
+    []
+);
+
 /// The `result` of `catalog.productPropertySection.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "productPropertySection": object, optional.
@@ -100,6 +105,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"productPropertySection":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.productPropertySection.get`."}"#,
+    [GetResponseProductPropertySection]
+);
 
 /// The type `catalog.product_property_section`, defined once in `types`.
 pub type GetResponseProductPropertySection = super::super::types::catalog::ProductPropertySection;
@@ -134,7 +146,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -214,9 +225,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.productPropertySection.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.productPropertySection.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "productPropertySections": array of object, optional.
@@ -242,6 +259,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"productPropertySections":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.productPropertySection.list`."}"#,
+    [ListResponseProductPropertySectionsItem]
+);
 
 /// The type `catalog.product_property_section`, defined once in `types`.
 pub type ListResponseProductPropertySectionsItem = super::super::types::catalog::ProductPropertySection;
@@ -306,7 +330,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product-property-section/catalog-product-property-section-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "fields": object, required.
@@ -364,8 +387,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"propertyId":{"type":"integer","format":"int64"}},"required":["fields","propertyId"],"additionalProperties":true,"description":"Parameters of `catalog.productPropertySection.set`."}"#,
+    [SetRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestFields {
     /// Wire name "displayExpanded": string, optional.
@@ -461,6 +490,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestFields,
+    r#"{"type":"object","properties":{"displayExpanded":{"anyOf":[{"$dep":0},{"type":"null"}]},"displayType":{"anyOf":[{"$dep":1},{"type":"null"}]},"filterHint":{"anyOf":[{"type":"string"},{"type":"null"}]},"smartFilter":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SetRequestFieldsDisplayExpanded, SetRequestFieldsDisplayType,
+    SetRequestFieldsSmartFilter]
+);
+
 pub type SetRequestFieldsDisplayExpanded = ::bitrix24_runtime::YesNo;
 
 pub type SetRequestFieldsDisplayType = super::super::enums::FKP;
@@ -469,7 +506,6 @@ pub type SetRequestFieldsSmartFilter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.productPropertySection.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "productPropertySection": object, optional.
@@ -496,8 +532,14 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponse,
+    r#"{"type":"object","properties":{"productPropertySection":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.productPropertySection.set`."}"#,
+    [SetResponseProductPropertySection]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponseProductPropertySection {
     /// Wire name "displayExpanded": string, optional.
@@ -564,6 +606,13 @@ impl ::bitrix24_runtime::loose::Loose for SetResponseProductPropertySection {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponseProductPropertySection);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponseProductPropertySection,
+    r#"{"type":"object","properties":{"displayExpanded":{"anyOf":[{"type":"string"},{"type":"null"}]},"displayType":{"anyOf":[{"type":"string"},{"type":"null"}]},"filterHint":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sectionId":{"anyOf":[{"type":"string"},{"type":"null"}]},"smartFilter":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "catalog.productPropertySection.set";

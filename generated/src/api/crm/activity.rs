@@ -52,7 +52,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -97,8 +96,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.activity.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
@@ -501,8 +506,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ASSOCIATED_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMMUNICATIONS":{"type":"array","items":{"$dep":0}},"COMPLETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEADLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DIRECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"END_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILES":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"IS_INCOMING_CHANNEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOCATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NOTIFY_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"type":"integer","format":"int64"},"OWNER_TYPE_ID":{"type":"integer","format":"int64"},"PRIORITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PROVIDER_DATA":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_GROUP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_PARAMS":true,"PROVIDER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_ID":{"type":"integer","format":"int64"},"SETTINGS":true,"START_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SUBJECT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"type":"integer","format":"int64"},"WEBDAV_ELEMENTS":{"anyOf":[{"$dep":2},{"type":"null"}]}},"required":["COMMUNICATIONS","OWNER_ID","OWNER_TYPE_ID","RESPONSIBLE_ID","TYPE_ID"],"additionalProperties":true}"#,
+    [AddRequestFieldsCommunicationsItem, AddRequestFieldsFilesItem,
+    AddRequestFieldsWebdavElements]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsCommunicationsItem {
     /// Wire name "ENTITY_ID": integer, optional.
@@ -572,6 +584,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCommunicationsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsCommunicationsItem,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.diskfile`, defined once in `types`.
 pub type AddRequestFieldsFilesItem = super::super::types::crm::Diskfile;
 
@@ -606,7 +625,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -651,6 +669,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.activity.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.delete`.
 pub type DeleteResponse = bool;
 
@@ -679,7 +704,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -717,6 +741,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.activity.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -748,7 +779,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -793,9 +823,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.activity.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ASSOCIATED_ENTITY_ID": string, optional.
@@ -1055,6 +1091,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ASSOCIATED_ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTHOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTOCOMPLETE_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPLETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEADLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIRECTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDITOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"END_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_UPDATED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOCATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NOTIFY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NOTIFY_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRIORITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_DATA":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_GROUP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_PARAMS":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"PROVIDER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_MARK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_STREAM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_SUM":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"RESULT_VALUE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"START_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"SUBJECT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1082,7 +1125,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1162,11 +1204,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.activity.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.activity.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ASSOCIATED_ENTITY_ID": string, optional.
@@ -1426,6 +1474,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ASSOCIATED_ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTHOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTOCOMPLETE_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPLETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEADLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIRECTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDITOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"END_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_UPDATED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOCATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NOTIFY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NOTIFY_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRIORITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_DATA":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_GROUP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_PARAMS":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"PROVIDER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_MARK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_STREAM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT_SUM":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"RESULT_VALUE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"START_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"SUBJECT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1556,7 +1611,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1606,8 +1660,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `crm.activity.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
@@ -2005,6 +2065,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ASSOCIATED_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMMUNICATIONS":true,"DEADLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DIRECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"END_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILES":{"anyOf":[{"$dep":0},{"type":"null"}]},"IS_INCOMING_CHANNEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOCATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NOTIFY_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OWNER_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRIORITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PROVIDER_DATA":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_GROUP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_PARAMS":true,"PROVIDER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_ID":{"type":"integer","format":"int64"},"SETTINGS":true,"START_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SUBJECT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WEBDAV_ELEMENTS":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["RESPONSIBLE_ID"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsFiles, UpdateRequestFieldsWebdavElements]
+);
 
 /// The type `crm.diskfile`, defined once in `types`.
 pub type UpdateRequestFieldsFiles = super::super::types::crm::Diskfile;

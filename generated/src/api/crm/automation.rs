@@ -27,7 +27,6 @@ pub async fn trigger(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/crm-automation-trigger.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TriggerRequest {
     /// Wire name "code": string, optional.
@@ -81,6 +80,13 @@ impl ::bitrix24_runtime::loose::Loose for TriggerRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TriggerRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TriggerRequest,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"target":{"type":"string"}},"required":["target"],"additionalProperties":true,"description":"Parameters of `crm.automation.trigger`."}"#,
+    []
+);
 
 /// The `result` of `crm.automation.trigger`.
 pub type TriggerResponse = bool;

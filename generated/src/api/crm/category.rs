@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/category/crm-category-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -87,8 +86,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"fields":{"$dep":0}},"required":["entityTypeId","fields"],"additionalProperties":true,"description":"Parameters of `crm.category.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "isDefault": boolean, optional.
@@ -158,9 +163,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"isDefault":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["name"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.category.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "category": object, optional.
@@ -183,6 +194,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"category":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.category.add`."}"#,
+    [AddResponseCategory]
+);
 
 /// The type `crm.category`, defined once in `types`.
 pub type AddResponseCategory = super::super::types::crm::Category;
@@ -221,7 +239,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/category/crm-category-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -276,6 +293,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"id":{"type":"integer","format":"int64"}},"required":["entityTypeId","id"],"additionalProperties":true,"description":"Parameters of `crm.category.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.category.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -314,7 +338,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/category/crm-category-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -360,9 +383,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"}},"required":["entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.category.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.category.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
@@ -385,6 +414,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.category.fields`."}"#,
+    [FieldsResponseFieldsValue]
+);
 
 /// The type `crm.field_descriptor`, defined once in `types`.
 pub type FieldsResponseFieldsValue = super::super::types::crm::FieldDescriptor;
@@ -417,7 +453,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/category/crm-category-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -472,9 +507,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"id":{"type":"integer","format":"int64"}},"required":["entityTypeId","id"],"additionalProperties":true,"description":"Parameters of `crm.category.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.category.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "category": object, optional.
@@ -497,6 +538,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"category":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.category.get`."}"#,
+    [GetResponseCategory]
+);
 
 /// The type `crm.categorie`, defined once in `types`.
 pub type GetResponseCategory = super::super::types::crm::Categorie;
@@ -535,7 +583,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/category/crm-category-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -597,9 +644,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.category.list`."}"#,
+    []
+);
+
 /// The `result` of `crm.category.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "categories": array of object, optional.
@@ -622,6 +675,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"categories":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.category.list`."}"#,
+    [ListResponseCategoriesItem]
+);
 
 /// The type `crm.categorie`, defined once in `types`.
 pub type ListResponseCategoriesItem = super::super::types::crm::Categorie;
@@ -691,7 +751,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/category/crm-category-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -756,8 +815,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["entityTypeId","fields","id"],"additionalProperties":true,"description":"Parameters of `crm.category.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "isDefault": boolean, optional.
@@ -827,9 +892,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"isDefault":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.category.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "category": object, optional.
@@ -852,6 +923,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"category":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.category.update`."}"#,
+    [UpdateResponseCategory]
+);
 
 /// The type `crm.category`, defined once in `types`.
 pub type UpdateResponseCategory = super::super::types::crm::Category;

@@ -39,7 +39,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -94,8 +93,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.company.add`."}"#,
+    [AddRequestFields, AddRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -380,6 +385,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"EMPLOYEES":{"anyOf":[{"type":"string"},{"type":"null"}]},"IM":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"INDUSTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MY_COMPANY":{"anyOf":[{"$dep":2},{"type":"null"}]},"LOGO":true,"OPENED":{"anyOf":[{"$dep":3},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]},"REVENUE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"$dep":5},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WEB":{"anyOf":[{"type":"array","items":{"$dep":6}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsEmailItem, AddRequestFieldsImItem, AddRequestFieldsIsMyCompany,
+    AddRequestFieldsOpened, AddRequestFieldsPhoneItem, AddRequestFieldsUtmMedium,
+    AddRequestFieldsWebItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 pub type AddRequestFieldsEmailItem = super::super::types::crm::Multifield;
 
@@ -399,7 +413,6 @@ pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 pub type AddRequestFieldsWebItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": string, optional.
@@ -449,6 +462,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_SONET_EVENT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.company.add`.
 pub type AddResponse = i64;
 
@@ -479,7 +499,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -525,6 +544,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `crm.company.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.company.delete`.
 pub type DeleteResponse = bool;
 
@@ -554,7 +580,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -592,6 +617,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.company.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.company.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -624,7 +656,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -670,9 +701,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `crm.company.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.company.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ADDRESS": string, optional.
@@ -1001,6 +1038,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ADDRESS":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_COUNTRY_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_LEGAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_LOC_ADDR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ADDRESS_POSTAL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_PROVINCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_REGION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"BANKING_DETAILS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMPLOYEES":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAS_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAS_IMOL":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAS_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"INDUSTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MY_COMPANY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ACTIVITY_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ACTIVITY_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_COMMUNICATION_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFY_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ADDRESS":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ADDRESS_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ADDRESS_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ADDRESS_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ADDRESS_COUNTRY_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ADDRESS_LOC_ADDR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REG_ADDRESS_POSTAL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ADDRESS_PROVINCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ADDRESS_REGION":{"anyOf":[{"type":"string"},{"type":"null"}]},"REVENUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.company.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.company.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1029,7 +1073,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "SELECT": array of string, optional.
@@ -1122,11 +1165,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.company.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.company.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ASSIGNED_BY_ID": string, optional.
@@ -1168,8 +1217,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ASSIGNED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemPhoneItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemPhoneItem {
     /// Wire name "ID": string, optional.
@@ -1210,6 +1265,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPhoneItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemPhoneItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemPhoneItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.company.list";
@@ -1260,7 +1322,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -1327,8 +1388,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"ID":{"type":"integer","format":"int64"},"PARAMS":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["FIELDS","ID"],"additionalProperties":true,"description":"Parameters of `crm.company.update`."}"#,
+    [UpdateRequestFields, UpdateRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -1655,6 +1722,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"EMPLOYEES":{"anyOf":[{"type":"string"},{"type":"null"}]},"IM":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"INDUSTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"LOGO":true,"OPENED":{"anyOf":[{"$dep":3},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]},"REVENUE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"$dep":5},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WEB":{"anyOf":[{"type":"array","items":{"$dep":6}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsEmailItem, UpdateRequestFieldsImItem,
+    UpdateRequestFieldsLinkItem, UpdateRequestFieldsOpened, UpdateRequestFieldsPhoneItem,
+    UpdateRequestFieldsUtmMedium, UpdateRequestFieldsWebItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 pub type UpdateRequestFieldsEmailItem = super::super::types::crm::Multifield;
 
@@ -1675,7 +1751,6 @@ pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 pub type UpdateRequestFieldsWebItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_HISTORY_EVENT": string, optional.
@@ -1734,6 +1809,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_HISTORY_EVENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"REGISTER_SONET_EVENT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.company.update`.
 pub type UpdateResponse = bool;

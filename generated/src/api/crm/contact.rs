@@ -39,7 +39,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FIELDS": object, optional.
@@ -95,8 +94,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.contact.add`."}"#,
+    [AddRequestFields, AddRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -457,6 +462,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BIRTHDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMPANY_IDS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"EXPORT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"HONORIFIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"IM":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"PHOTO":{"anyOf":[{"$dep":4},{"type":"null"}]},"POST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TRACE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"$dep":5},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WEB":{"anyOf":[{"type":"array","items":{"$dep":6}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsEmailItem, AddRequestFieldsImItem, AddRequestFieldsLinkItem,
+    AddRequestFieldsPhoneItem, AddRequestFieldsPhoto, AddRequestFieldsUtmMedium,
+    AddRequestFieldsWebItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 pub type AddRequestFieldsEmailItem = super::super::types::crm::Multifield;
 
@@ -470,7 +484,6 @@ pub type AddRequestFieldsLinkItem = super::super::types::crm::Multifield;
 pub type AddRequestFieldsPhoneItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPhoto {
     /// Wire name "fileData": string, optional.
@@ -517,13 +530,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhoto {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhoto);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsPhoto,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 /// The type `crm.multifield`, defined once in `types`.
 pub type AddRequestFieldsWebItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "IMPORT": boolean, optional.
@@ -583,6 +602,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParams,
+    r#"{"type":"object","properties":{"IMPORT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REGISTER_SONET_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.contact.add`.
 pub type AddResponse = i64;
 
@@ -615,7 +641,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, optional.
@@ -662,6 +687,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.contact.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.contact.delete`.
 pub type DeleteResponse = bool;
 
@@ -692,7 +724,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -730,6 +761,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.contact.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.contact.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -762,7 +800,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, optional.
@@ -809,6 +846,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.contact.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.contact.get`.
 pub type GetResponse = super::super::types::crm::Contact;
 
@@ -840,7 +884,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -919,6 +962,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.contact.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
 
 /// The `result` of `crm.contact.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -1077,7 +1127,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -1147,8 +1196,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.contact.update`."}"#,
+    [UpdateRequestFields, UpdateRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -1498,6 +1553,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BIRTHDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMPANY_IDS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"EXPORT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"HONORIFIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"IM":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"PHOTO":true,"POST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"$dep":4},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WEB":{"anyOf":[{"type":"array","items":{"$dep":5}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsEmailItem, UpdateRequestFieldsImItem,
+    UpdateRequestFieldsLinkItem, UpdateRequestFieldsPhoneItem,
+    UpdateRequestFieldsUtmMedium, UpdateRequestFieldsWebItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 pub type UpdateRequestFieldsEmailItem = super::super::types::crm::Multifield;
 
@@ -1516,7 +1580,6 @@ pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 pub type UpdateRequestFieldsWebItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_HISTORY_EVENT": boolean, optional.
@@ -1575,6 +1638,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_HISTORY_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REGISTER_SONET_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.contact.update`.
 pub type UpdateResponse = bool;

@@ -35,7 +35,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -80,8 +79,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.currency.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "AMOUNT": number, required.
@@ -187,6 +192,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"AMOUNT":{"type":"number","format":"double"},"AMOUNT_CNT":{"type":"integer","format":"int64"},"BASE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CURRENCY":{"type":"string"},"LANG":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["AMOUNT","AMOUNT_CNT","CURRENCY"],"additionalProperties":true}"#,
+    [AddRequestFieldsBase, AddRequestFieldsLangValue]
+);
+
 pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.lang`, defined once in `types`.
@@ -223,7 +235,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": string, required.
@@ -268,6 +279,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"string"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.currency.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.currency.delete`.
 pub type DeleteResponse = bool;
 
@@ -297,7 +315,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -335,6 +352,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.currency.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.currency.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -366,7 +390,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": string, optional.
@@ -413,9 +436,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.currency.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.currency.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "AMOUNT": string, optional.
@@ -519,8 +548,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"AMOUNT":{"anyOf":[{"type":"string"},{"type":"null"}]},"AMOUNT_CNT":{"anyOf":[{"type":"string"},{"type":"null"}]},"BASE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_UPDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DECIMALS":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEC_POINT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FORMAT_STRING":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANG":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"LID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_SEP":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.currency.get`."}"#,
+    [GetResponseLangValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLangValue {
     /// Wire name "DECIMALS": string, optional.
@@ -600,6 +635,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLangValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseLangValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseLangValue,
+    r#"{"type":"object","properties":{"DECIMALS":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEC_POINT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FORMAT_STRING":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HIDE_ZERO":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_SEP":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_VARIANT":{"anyOf":[{"type":"string"},{"type":"null"}]},"en":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"ru":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.currency.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -627,7 +669,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
@@ -685,11 +726,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"order":{"anyOf":[{"$dep":0},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `crm.currency.list`."}"#,
+    [::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.currency.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "AMOUNT": string, optional.
@@ -787,6 +834,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"AMOUNT":{"anyOf":[{"type":"string"},{"type":"null"}]},"AMOUNT_CNT":{"anyOf":[{"type":"string"},{"type":"null"}]},"BASE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_UPDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DECIMALS":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEC_POINT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FORMAT_STRING":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_SEP":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.currency.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -853,7 +907,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/crm-currency-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ID": string, optional.
@@ -909,8 +962,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.currency.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "AMOUNT": number, optional.
@@ -1006,6 +1065,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"AMOUNT":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"AMOUNT_CNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BASE":{"anyOf":[{"$dep":0},{"type":"null"}]},"LANG":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsBase, UpdateRequestFieldsLangValue]
+);
 
 pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
 

@@ -43,7 +43,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FIELDS": object, optional.
@@ -99,8 +98,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]},"PARAMS":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.deal.add`."}"#,
+    [AddRequestFields, AddRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ADDITIONAL_INFO": string, optional.
@@ -536,6 +541,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_INFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BEGINDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CATEGORY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLOSED":{"anyOf":[{"$dep":0},{"type":"null"}]},"CLOSEDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTACT_IDS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MANUAL_OPPORTUNITY":{"anyOf":[{"$dep":1},{"type":"null"}]},"IS_RECURRING":{"anyOf":[{"$dep":2},{"type":"null"}]},"IS_REPEATED_APPROACH":{"anyOf":[{"$dep":3},{"type":"null"}]},"IS_RETURN_CUSTOMER":{"anyOf":[{"$dep":4},{"type":"null"}]},"LOCATION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPENED":{"anyOf":[{"$dep":5},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROBABILITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SOURCE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAX_VALUE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TRACE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"$dep":6},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsClosed, AddRequestFieldsIsManualOpportunity,
+    AddRequestFieldsIsRecurring, AddRequestFieldsIsRepeatedApproach,
+    AddRequestFieldsIsReturnCustomer, AddRequestFieldsOpened, AddRequestFieldsUtmMedium]
+);
+
 pub type AddRequestFieldsClosed = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsIsManualOpportunity = ::bitrix24_runtime::YesNo;
@@ -551,7 +565,6 @@ pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": boolean, optional.
@@ -601,6 +614,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_SONET_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.deal.add`.
 pub type AddResponse = i64;
 
@@ -630,7 +650,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, optional.
@@ -677,6 +696,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.deal.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.deal.delete`.
 pub type DeleteResponse = bool;
 
@@ -706,7 +732,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -744,6 +769,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.deal.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.deal.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -776,7 +808,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, optional.
@@ -823,6 +854,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.deal.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.deal.get`.
 pub type GetResponse = super::super::types::crm::Deal;
 
@@ -854,7 +892,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -933,6 +970,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.deal.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
 
 /// The `result` of `crm.deal.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -1081,7 +1125,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -1151,8 +1194,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.deal.update`."}"#,
+    [UpdateRequestFields, UpdateRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ADDITIONAL_INFO": string, optional.
@@ -1577,6 +1626,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_INFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BEGINDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSED":{"anyOf":[{"$dep":0},{"type":"null"}]},"CLOSEDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTACT_IDS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MANUAL_OPPORTUNITY":{"anyOf":[{"$dep":1},{"type":"null"}]},"IS_RECCURING":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_RECURRING":{"anyOf":[{"$dep":2},{"type":"null"}]},"IS_REPEATED_APPROACH":{"anyOf":[{"$dep":3},{"type":"null"}]},"IS_RETURN_CUSTOMER":{"anyOf":[{"$dep":4},{"type":"null"}]},"LOCATION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPENED":{"anyOf":[{"$dep":5},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROBABILITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SOURCE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAX_VALUE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"$dep":6},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsClosed, UpdateRequestFieldsIsManualOpportunity,
+    UpdateRequestFieldsIsRecurring, UpdateRequestFieldsIsRepeatedApproach,
+    UpdateRequestFieldsIsReturnCustomer, UpdateRequestFieldsOpened,
+    UpdateRequestFieldsUtmMedium]
+);
+
 pub type UpdateRequestFieldsClosed = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsIsManualOpportunity = ::bitrix24_runtime::YesNo;
@@ -1592,7 +1651,6 @@ pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_HISTORY_EVENT": boolean, optional.
@@ -1651,6 +1709,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_HISTORY_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REGISTER_SONET_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.deal.update`.
 pub type UpdateResponse = bool;

@@ -27,7 +27,6 @@ pub async fn findbycomm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FindbycommRequest {
     /// Wire name "entity_type": string, optional.
@@ -100,13 +99,19 @@ impl ::bitrix24_runtime::loose::Loose for FindbycommRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FindbycommRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FindbycommRequest,
+    r#"{"type":"object","properties":{"entity_type":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"$dep":1},"values":{"type":"array","items":{"type":"string"}}},"required":["type","values"],"additionalProperties":true,"description":"Parameters of `crm.duplicate.findbycomm`."}"#,
+    [FindbycommRequestEntityType, FindbycommRequestType]
+);
+
 pub type FindbycommRequestEntityType = super::super::enums::LeadContactCompany;
 
 pub type FindbycommRequestType = super::super::enums::EmailPhone;
 
 /// The `result` of `crm.duplicate.findbycomm`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FindbycommResponse {
     /// Wire name "COMPANY": array of integer, optional.
@@ -142,6 +147,13 @@ impl ::bitrix24_runtime::loose::Loose for FindbycommResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FindbycommResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FindbycommResponse,
+    r#"{"type":"object","properties":{"COMPANY":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"CONTACT":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"LEAD":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.duplicate.findbycomm`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for FindbycommRequest {
     const NAME: &'static str = "crm.duplicate.findbycomm";

@@ -24,7 +24,6 @@ pub async fn merge_batch(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-entity-merge-batch.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MergeBatchRequest {
     /// Wire name "params": object, required.
@@ -69,8 +68,14 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MergeBatchRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MergeBatchRequest,
+    r#"{"type":"object","properties":{"params":{"$dep":0}},"required":["params"],"additionalProperties":true,"description":"Parameters of `crm.entity.mergeBatch`."}"#,
+    [MergeBatchRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MergeBatchRequestParams {
     /// Wire name "entityIds": array of integer, required.
@@ -131,11 +136,17 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(MergeBatchRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MergeBatchRequestParams,
+    r#"{"type":"object","properties":{"entityIds":{"type":"array","items":{"type":"integer","format":"int64"}},"entityTypeId":{"$dep":0}},"required":["entityIds","entityTypeId"],"additionalProperties":true}"#,
+    [MergeBatchRequestParamsEntityTypeId]
+);
+
 pub type MergeBatchRequestParamsEntityTypeId = super::super::enums::IntV1V2V3EtcH4c544266;
 
 /// The `result` of `crm.entity.mergeBatch`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MergeBatchResponse {
     /// Wire name "ENTITY_IDS": array of integer, optional.
@@ -168,6 +179,13 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MergeBatchResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MergeBatchResponse,
+    r#"{"type":"object","properties":{"ENTITY_IDS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"STATUS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.entity.mergeBatch`."}"#,
+    [MergeBatchResponseStatus]
+);
 
 pub type MergeBatchResponseStatus = super::super::enums::SuccessConflictError;
 

@@ -35,7 +35,6 @@ pub async fn activitydirection(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-direction.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitydirectionRequest {
     /// Keys not declared in the spec, kept as received.
@@ -73,6 +72,13 @@ impl ::bitrix24_runtime::loose::Loose for ActivitydirectionRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ActivitydirectionRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ActivitydirectionRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.activitydirection`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.activitydirection`.
 pub type ActivitydirectionResponse = Vec<ActivitydirectionResponseItem>;
 
@@ -105,7 +111,6 @@ pub async fn activitynotifytype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-notify-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitynotifytypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -143,6 +148,13 @@ impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ActivitynotifytypeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ActivitynotifytypeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.activitynotifytype`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.activitynotifytype`.
 pub type ActivitynotifytypeResponse = Vec<ActivitynotifytypeResponseItem>;
 
@@ -175,7 +187,6 @@ pub async fn activitypriority(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-priority.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitypriorityRequest {
     /// Keys not declared in the spec, kept as received.
@@ -213,6 +224,13 @@ impl ::bitrix24_runtime::loose::Loose for ActivitypriorityRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ActivitypriorityRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ActivitypriorityRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.activitypriority`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.activitypriority`.
 pub type ActivitypriorityResponse = Vec<ActivitypriorityResponseItem>;
 
@@ -245,7 +263,6 @@ pub async fn activitystatus(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitystatusRequest {
     /// Keys not declared in the spec, kept as received.
@@ -283,6 +300,13 @@ impl ::bitrix24_runtime::loose::Loose for ActivitystatusRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ActivitystatusRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ActivitystatusRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.activitystatus`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.activitystatus`.
 pub type ActivitystatusResponse = Vec<ActivitystatusResponseItem>;
 
@@ -315,7 +339,6 @@ pub async fn activitytype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-activity-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivitytypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -353,6 +376,13 @@ impl ::bitrix24_runtime::loose::Loose for ActivitytypeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ActivitytypeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ActivitytypeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.activitytype`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.activitytype`.
 pub type ActivitytypeResponse = Vec<ActivitytypeResponseItem>;
 
@@ -384,7 +414,6 @@ pub async fn addresstype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-address-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddresstypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -422,6 +451,13 @@ impl ::bitrix24_runtime::loose::Loose for AddresstypeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddresstypeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddresstypeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.addresstype`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.addresstype`.
 pub type AddresstypeResponse = Vec<AddresstypeResponseItem>;
 
@@ -454,7 +490,6 @@ pub async fn contenttype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/outdated/crm-enum-content-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ContenttypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -492,6 +527,13 @@ impl ::bitrix24_runtime::loose::Loose for ContenttypeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ContenttypeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ContenttypeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.contenttype`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.contenttype`.
 pub type ContenttypeResponse = Vec<ContenttypeResponseItem>;
 
@@ -523,7 +565,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -561,6 +602,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -592,7 +640,6 @@ pub async fn getorderownertypes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-get-order-owner-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetorderownertypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -630,11 +677,17 @@ impl ::bitrix24_runtime::loose::Loose for GetorderownertypesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetorderownertypesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetorderownertypesRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.getorderownertypes`."}"#,
+    []
+);
+
 /// The `result` of `crm.enum.getorderownertypes`.
 pub type GetorderownertypesResponse = Vec<GetorderownertypesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetorderownertypesResponseItem {
     /// Wire name "attribute": string, optional.
@@ -676,6 +729,13 @@ impl ::bitrix24_runtime::loose::Loose for GetorderownertypesResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetorderownertypesResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetorderownertypesResponseItem,
+    r#"{"type":"object","properties":{"attribute":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetorderownertypesRequest {
     const NAME: &'static str = "crm.enum.getorderownertypes";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -701,7 +761,6 @@ pub async fn ownertype(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-owner-type.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OwnertypeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -738,6 +797,13 @@ impl ::bitrix24_runtime::loose::Loose for OwnertypeRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(OwnertypeRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    OwnertypeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.ownertype`."}"#,
+    []
+);
 
 /// The `result` of `crm.enum.ownertype`.
 pub type OwnertypeResponse = Vec<OwnertypeResponseItem>;

@@ -38,7 +38,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": any JSON, optional.
@@ -85,6 +84,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":true},"additionalProperties":true,"description":"Parameters of `crm.invoice.add`."}"#,
+    []
+);
+
 /// The `result` of `crm.invoice.add`.
 pub type AddResponse = ::serde_json::Value;
 
@@ -114,7 +120,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": string, optional.
@@ -161,6 +166,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.invoice.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.invoice.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -190,7 +202,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -228,9 +239,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.invoice.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.invoice.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "ACCOUNT_NUMBER": string, optional.
@@ -520,6 +537,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponse,
+    r#"{"type":"object","properties":{"ACCOUNT_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_BILL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_INSERT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MARKED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_PAYED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_PAY_BEFORE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_UPDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMP_PAYED_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"EMP_STATUS_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"INVOICE_PROPERTIES":true,"LID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ORDER_TOPIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"PAYED":{"anyOf":[{"type":"string"},{"type":"null"}]},"PAY_SYSTEM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PAY_VOUCHER_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PAY_VOUCHER_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSON_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRODUCT_ROWS":true,"PR_LOCATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REASON_MARKED":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RESPONSIBLE_LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_PERSONAL_PHOTO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RESPONSIBLE_SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAX_VALUE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"UF_COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_DEAL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_MYCOMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.invoice.fields`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.invoice.fields";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -546,7 +570,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": string, optional.
@@ -593,6 +616,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.invoice.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.invoice.get`.
 pub type GetResponse = ::serde_json::Value;
 
@@ -622,7 +652,6 @@ pub async fn getexternallink(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetexternallinkRequest {
     /// Wire name "id": string, optional.
@@ -669,6 +698,13 @@ impl ::bitrix24_runtime::loose::Loose for GetexternallinkRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetexternallinkRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetexternallinkRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.invoice.getexternallink`."}"#,
+    []
+);
+
 /// The `result` of `crm.invoice.getexternallink`.
 pub type GetexternallinkResponse = ::serde_json::Value;
 
@@ -698,7 +734,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -768,6 +803,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.invoice.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.invoice.list`.
 pub type ListResponse = ::serde_json::Value;
 
@@ -797,7 +839,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -853,8 +894,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.invoice.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "DATE_BILL": string, optional.
@@ -927,8 +974,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"DATE_BILL":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRODUCT_ROWS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"USER_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsProductRowsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsProductRowsItem {
     /// Wire name "ID": string, optional.
@@ -1007,6 +1060,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProductRowsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsProductRowsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsProductRowsItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRODUCT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUANTITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.invoice.update`.
 pub type UpdateResponse = ::serde_json::Value;

@@ -43,7 +43,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -112,8 +111,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"fields":{"$dep":0},"useOriginalUfNames":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityTypeId","fields"],"additionalProperties":true,"description":"Parameters of `crm.item.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "actualDate": string (`date`), optional.
@@ -834,12 +839,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"actualDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"assignedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"bankingDetails":{"anyOf":[{"type":"string"},{"type":"null"}]},"begindate":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"categoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"closedate":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"companyIds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"companyTitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"contactId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"contactIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"currencyId":{"anyOf":[{"type":"string"},{"type":"null"}]},"dealId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"employees":{"anyOf":[{"type":"string"},{"type":"null"}]},"export":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"fm":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"honorific":{"anyOf":[{"type":"string"},{"type":"null"}]},"industry":{"anyOf":[{"type":"string"},{"type":"null"}]},"isManualOpportunity":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMyCompany":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReccurring":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRecurring":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"leadId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"locationId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"logo":true,"mycompanyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"observers":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"opened":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"opportunity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"originId":{"anyOf":[{"type":"string"},{"type":"null"}]},"originVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"originatorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"photo":true,"post":{"anyOf":[{"type":"string"},{"type":"null"}]},"probability":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quoteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"revenue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"secondName":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"storageElementIds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storageTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"terms":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmCampaign":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmContent":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmMedium":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmSource":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmTerm":{"anyOf":[{"type":"string"},{"type":"null"}]},"webformId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsFmItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 pub type AddRequestFieldsFmItem = super::super::types::crm::Multifield;
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "item": object, optional.
@@ -863,8 +874,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.add`."}"#,
+    [AddResponseItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseItem {
     /// Wire name "additionalInfo": string, optional.
@@ -1190,6 +1207,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseItem,
+    r#"{"type":"object","properties":{"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"assignedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"begindate":{"anyOf":[{"type":"string"},{"type":"null"}]},"categoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"closed":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedate":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"contactId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"contactIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"currencyId":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"eventDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"eventDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"eventId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isManualOpportunity":{"anyOf":[{"type":"string"},{"type":"null"}]},"isNew":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRecurring":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRepeatedApproach":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturnCustomer":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastActivityBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastActivityTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"leadId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"locationId":{"anyOf":[{"type":"string"},{"type":"null"}]},"movedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"movedTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"observers":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"opened":{"anyOf":[{"type":"string"},{"type":"null"}]},"opportunity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"originId":{"anyOf":[{"type":"string"},{"type":"null"}]},"originatorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"probability":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quoteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"searchContent":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageSemanticId":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxValue":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmMedium":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmSource":{"anyOf":[{"type":"string"},{"type":"null"}]},"webformId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1225,7 +1249,6 @@ pub async fn batch_import(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-batch-import.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchImportRequest {
     /// Wire name "data": array of object, required.
@@ -1294,12 +1317,18 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BatchImportRequest,
+    r#"{"type":"object","properties":{"data":{"type":"array","items":{"$dep":0}},"entityTypeId":{"type":"integer","format":"int64"},"useOriginalUfNames":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["data","entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.item.batchImport`."}"#,
+    [BatchImportRequestDataItem]
+);
+
 /// The type `crm.data`, defined once in `types`.
 pub type BatchImportRequestDataItem = super::super::types::crm::Data;
 
 /// The `result` of `crm.item.batchImport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchImportResponse {
     /// Wire name "items": array of object, optional.
@@ -1323,8 +1352,14 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportResponse {
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BatchImportResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.batchImport`."}"#,
+    [BatchImportResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchImportResponseItemsItem {
     /// Wire name "error": string, optional.
@@ -1361,8 +1396,14 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportResponseItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportResponseItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BatchImportResponseItemsItem,
+    r#"{"type":"object","properties":{"error":{"anyOf":[{"type":"string"},{"type":"null"}]},"error_description":{"anyOf":[{"type":"string"},{"type":"null"}]},"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [BatchImportResponseItemsItemItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchImportResponseItemsItemItem {
     /// Wire name "id": integer, optional.
@@ -1385,6 +1426,13 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportResponseItemsItemItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportResponseItemsItemItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BatchImportResponseItemsItemItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for BatchImportRequest {
     const NAME: &'static str = "crm.item.batchImport";
@@ -1423,7 +1471,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -1478,6 +1525,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"id":{"type":"integer","format":"int64"}},"required":["entityTypeId","id"],"additionalProperties":true,"description":"Parameters of `crm.item.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.delete`.
 pub type DeleteResponse = Vec<::serde_json::Value>;
 
@@ -1513,7 +1567,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -1573,9 +1626,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"useOriginalUfNames":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.item.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
@@ -1598,6 +1657,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.fields`."}"#,
+    [FieldsResponseFieldsValue]
+);
 
 /// The type `crm.field_descriptor`, defined once in `types`.
 pub type FieldsResponseFieldsValue = super::super::types::crm::FieldDescriptor;
@@ -1634,7 +1700,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -1700,9 +1765,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"id":{"type":"integer","format":"int64"},"useOriginalUfNames":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityTypeId","id"],"additionalProperties":true,"description":"Parameters of `crm.item.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -1726,8 +1797,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.get`."}"#,
+    [GetResponseItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "assignedById": integer, optional.
@@ -2083,8 +2160,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"assignedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"birthdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"companyTitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"contactId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"contactIds":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"currencyId":{"anyOf":[{"type":"string"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailHome":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailMailing":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailWork":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"fm":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"hasEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"hasImol":{"anyOf":[{"type":"string"},{"type":"null"}]},"hasPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"honorific":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imol":{"anyOf":[{"type":"string"},{"type":"null"}]},"isManualOpportunity":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturnCustomer":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastActivityBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastActivityTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"login":{"anyOf":[{"type":"string"},{"type":"null"}]},"movedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"movedTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"observers":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"opened":{"anyOf":[{"type":"string"},{"type":"null"}]},"opportunity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"originId":{"anyOf":[{"type":"string"},{"type":"null"}]},"originatorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"phone":{"anyOf":[{"type":"string"},{"type":"null"}]},"phoneMailing":{"anyOf":[{"type":"string"},{"type":"null"}]},"phoneMobile":{"anyOf":[{"type":"string"},{"type":"null"}]},"phoneWork":{"anyOf":[{"type":"string"},{"type":"null"}]},"post":{"anyOf":[{"type":"string"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"searchContent":{"anyOf":[{"type":"string"},{"type":"null"}]},"secondName":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageSemanticId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmMedium":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmSource":{"anyOf":[{"type":"string"},{"type":"null"}]},"webformId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemFmItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemFmItem {
     /// Wire name "id": integer, optional.
@@ -2126,6 +2209,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemFmItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemFmItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemFmItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"valueType":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2158,7 +2248,6 @@ pub async fn import(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-import.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ImportRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -2227,12 +2316,18 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ImportRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ImportRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"fields":{"$dep":0},"useOriginalUfNames":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityTypeId","fields"],"additionalProperties":true,"description":"Parameters of `crm.item.import`."}"#,
+    [ImportRequestFields]
+);
+
 /// The type `crm.data`, defined once in `types`.
 pub type ImportRequestFields = super::super::types::crm::Data;
 
 /// The `result` of `crm.item.import`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ImportResponse {
     /// Wire name "item": object, optional.
@@ -2256,8 +2351,14 @@ impl ::bitrix24_runtime::loose::Loose for ImportResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ImportResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ImportResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.import`."}"#,
+    [ImportResponseItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ImportResponseItem {
     /// Wire name "id": integer, optional.
@@ -2280,6 +2381,13 @@ impl ::bitrix24_runtime::loose::Loose for ImportResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ImportResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ImportResponseItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ImportRequest {
     const NAME: &'static str = "crm.item.import";
@@ -2319,7 +2427,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -2433,9 +2540,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"useOriginalUfNames":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.item.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -2459,8 +2572,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.list`."}"#,
+    [ListResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "assignedById": integer, optional.
@@ -2540,6 +2659,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItem,
+    r#"{"type":"object","properties":{"assignedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isManualOpportunity":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"opportunity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sourceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -2614,7 +2740,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -2695,8 +2820,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"fields":{"$dep":0},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"useOriginalUfNames":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityTypeId","fields"],"additionalProperties":true,"description":"Parameters of `crm.item.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "actualDate": string (`date`), optional.
@@ -3406,12 +3537,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"actualDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"assignedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"bankingDetails":{"anyOf":[{"type":"string"},{"type":"null"}]},"begindate":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"categoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"closedate":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"companyIds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"companyTitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"contactId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"contactIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"currencyId":{"anyOf":[{"type":"string"},{"type":"null"}]},"dealId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"employees":{"anyOf":[{"type":"string"},{"type":"null"}]},"export":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"fm":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"honorific":{"anyOf":[{"type":"string"},{"type":"null"}]},"industry":{"anyOf":[{"type":"string"},{"type":"null"}]},"isManualOpportunity":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMyCompany":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRecurring":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"leadId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"locationId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"logo":true,"mycompanyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"observers":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"opened":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"opportunity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"originId":{"anyOf":[{"type":"string"},{"type":"null"}]},"originVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"originatorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"photo":true,"post":{"anyOf":[{"type":"string"},{"type":"null"}]},"probability":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quoteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"revenue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"secondName":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"storageElementIds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storageTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"terms":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmCampaign":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmContent":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmMedium":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmSource":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmTerm":{"anyOf":[{"type":"string"},{"type":"null"}]},"webformId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsFmItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 pub type UpdateRequestFieldsFmItem = super::super::types::crm::Multifield;
 
 /// The `result` of `crm.item.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "item": object, optional.
@@ -3435,8 +3572,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.update`."}"#,
+    [UpdateResponseItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseItem {
     /// Wire name "additionalInfo": string, optional.
@@ -3761,6 +3904,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseItem,
+    r#"{"type":"object","properties":{"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"assignedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"begindate":{"anyOf":[{"type":"string"},{"type":"null"}]},"categoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"closed":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedate":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"contactId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"contactIds":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"currencyId":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"eventDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"eventDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"eventId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isManualOpportunity":{"anyOf":[{"type":"string"},{"type":"null"}]},"isNew":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRecurring":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRepeatedApproach":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturnCustomer":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastActivityBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastActivityTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"leadId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"locationId":{"anyOf":[{"type":"string"},{"type":"null"}]},"movedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"movedTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"observers":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"opened":{"anyOf":[{"type":"string"},{"type":"null"}]},"opportunity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"originId":{"anyOf":[{"type":"string"},{"type":"null"}]},"originatorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"probability":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quoteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"searchContent":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageSemanticId":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxValue":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmMedium":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmSource":{"anyOf":[{"type":"string"},{"type":"null"}]},"webformId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.item.update";

@@ -40,7 +40,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
@@ -96,11 +95,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.lead.add`."}"#,
+    [AddRequestFields, AddRequestParams]
+);
+
 /// The type `crm.fields_7`, defined once in `types`.
 pub type AddRequestFields = super::super::types::crm::Fields7;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": boolean, optional.
@@ -150,6 +155,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_SONET_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.lead.add`.
 pub type AddResponse = i64;
 
@@ -179,7 +191,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -224,6 +235,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.lead.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.lead.delete`.
 pub type DeleteResponse = bool;
 
@@ -253,7 +271,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -291,6 +308,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.lead.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.lead.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -323,7 +347,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, optional.
@@ -370,6 +393,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.lead.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.lead.get`.
 pub type GetResponse = super::super::types::crm::Lead;
 
@@ -401,7 +431,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -481,6 +510,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.lead.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.lead.list`.
 pub type ListResponse = ::serde_json::Value;
 
@@ -510,7 +546,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -580,11 +615,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.lead.update`."}"#,
+    [UpdateRequestFields, UpdateRequestParams]
+);
+
 /// The type `crm.fields_7`, defined once in `types`.
 pub type UpdateRequestFields = super::super::types::crm::Fields7;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": string, optional.
@@ -633,6 +674,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_SONET_EVENT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.lead.update`.
 pub type UpdateResponse = bool;

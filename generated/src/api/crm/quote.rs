@@ -37,7 +37,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -92,8 +91,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.quote.add`."}"#,
+    [AddRequestFields, AddRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -344,10 +349,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BEGINDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_ADDR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSEDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTACT_IDS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MYCOMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPENED":{"anyOf":[{"$dep":0},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PERSON_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["TITLE"],"additionalProperties":true}"#,
+    [AddRequestFieldsOpened]
+);
+
 pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "IMPORT": boolean, optional.
@@ -394,6 +405,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParams,
+    r#"{"type":"object","properties":{"IMPORT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.quote.add`.
 pub type AddResponse = i64;
 
@@ -425,7 +443,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -470,6 +487,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.quote.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.quote.delete`.
 pub type DeleteResponse = bool;
 
@@ -500,7 +524,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -538,6 +561,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.quote.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.quote.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -570,7 +600,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -615,9 +644,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.quote.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.quote.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTUAL_DATE": string, optional.
@@ -895,6 +930,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ACTUAL_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"BEGINDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_ADDR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_CONTACT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_TPA_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_TP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSED":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSEDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTACT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEAL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ACTIVITY_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ACTIVITY_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_COMMUNICATION_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LOCATION_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFY_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MYCOMPANY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSON_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUOTE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAX_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TERMS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.quote.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.quote.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -923,7 +965,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1003,11 +1044,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.quote.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.quote.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ASSIGNED_BY_ID": string, optional.
@@ -1069,6 +1116,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ASSIGNED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.quote.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1120,7 +1174,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -1190,8 +1243,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.quote.update`."}"#,
+    [UpdateRequestFields, UpdateRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
@@ -1427,10 +1486,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BEGINDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_ADDR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLIENT_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSEDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTACT_IDS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MYCOMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPENED":{"anyOf":[{"$dep":0},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PERSON_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsOpened]
+);
+
 pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_HISTORY_EVENT": boolean, optional.
@@ -1479,6 +1544,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_HISTORY_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.quote.update`.
 pub type UpdateResponse = bool;

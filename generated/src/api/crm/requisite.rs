@@ -39,7 +39,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -84,8 +83,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.requisite.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -962,6 +967,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_ONLY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"type":"integer","format":"int64"},"ENTITY_TYPE_ID":{"$dep":0},"NAME":{"type":"string"},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRESET_ID":{"type":"integer","format":"int64"},"RQ_ACCOUNTANT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BASE_DOC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CAPITAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CEO_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CEO_WORK_POS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CNPJ":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_REG_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CONTACT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CPF":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_DIRECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_DRFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_EDRPOU":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_FAX":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_FIRST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_DEP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_ISSUED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_PERS_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IFNS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_INN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KBE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KPP":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KRS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_LEGAL_FORM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_MNPL_REG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OGRN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OGRNIP":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKPO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKTMO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKVED":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_PESEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RCS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_REGON":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RESIDENCE_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SIREN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SIRET":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_STATE_REG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_USRLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_PAYER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ENTITY_ID","ENTITY_TYPE_ID","NAME","PRESET_ID"],"additionalProperties":true}"#,
+    [AddRequestFieldsEntityTypeId]
+);
+
 pub type AddRequestFieldsEntityTypeId = super::super::enums::IntV3V4;
 
 /// The `result` of `crm.requisite.add`.
@@ -992,7 +1004,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -1037,6 +1048,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.delete`.
 pub type DeleteResponse = bool;
 
@@ -1065,7 +1083,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1103,6 +1120,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.requisite.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -1134,7 +1158,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1179,9 +1202,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTIVE": string, optional.
@@ -1657,6 +1686,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_ONLY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFY_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRESET_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACCOUNTANT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BASE_DOC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CAPITAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CEO_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CEO_WORK_POS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CNPJ":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_REG_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CONTACT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CPF":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_DIRECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_DRFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_EDRPOU":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_FAX":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_FIRST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_DEP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_ISSUED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_PERS_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IFNS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_INN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KBE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KPP":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KRS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_LEGAL_FORM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_MNPL_REG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OGRN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OGRNIP":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKPO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKTMO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKVED":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_PESEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RCS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_REGON":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RESIDENCE_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SIREN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SIRET":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_STATE_REG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_USRLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_PAYER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.requisite.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1686,7 +1722,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1766,11 +1801,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.requisite.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.requisite.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ENTITY_ID": string, optional.
@@ -1811,6 +1852,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.requisite.list";
@@ -1859,7 +1907,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/universal/crm-requisite-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1909,8 +1956,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -2690,6 +2743,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_ONLY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACCOUNTANT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BASE_DOC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CAPITAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CEO_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CEO_WORK_POS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CNPJ":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COMPANY_REG_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CONTACT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CPF":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_DIRECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_DRFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_EDRPOU":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_FAX":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_FIRST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_DEP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_ISSUED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_PERS_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_DOC_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IDENT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IFNS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_INN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KBE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KPP":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_KRS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_LEGAL_FORM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_MNPL_REG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OGRN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OGRNIP":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKPO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKTMO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_OKVED":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_PESEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RCS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_REGON":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RESIDENCE_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SIREN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SIRET":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_STATE_REG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ST_CERT_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_USRLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_CERT_SER":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_VAT_PAYER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.requisite.update`.
 pub type UpdateResponse = bool;

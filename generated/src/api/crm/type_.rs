@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -75,8 +74,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.type.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "customSectionId": integer, optional.
@@ -381,8 +386,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"customSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"customSections":true,"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isAutomationEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isBeginCloseDatesEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isBizProcEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isCategoriesEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isClientEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isDocumentsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isExternal":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isLinkWithProductsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMycompanyEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isObserversEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRecyclebinEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSetOpenPermissions":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSourceEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isStagesEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isUseInUserfieldEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"linkedUserFields":{"anyOf":[{"$dep":0},{"type":"null"}]},"relations":{"anyOf":[{"$dep":1},{"type":"null"}]},"title":{"type":"string"}},"required":["title"],"additionalProperties":true}"#,
+    [AddRequestFieldsLinkedUserFields, AddRequestFieldsRelations]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsLinkedUserFields {
     /// Wire name "CALENDAR_EVENT": boolean, optional.
@@ -442,8 +453,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkedUserFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLinkedUserFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsLinkedUserFields,
+    r#"{"type":"object","properties":{"CALENDAR_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"TASKS_TASK":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsRelations {
     /// Wire name "child": array of object, optional.
@@ -505,8 +522,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelations);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsRelations,
+    r#"{"type":"object","properties":{"child":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"parent":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsRelationsChildItem, AddRequestFieldsRelationsParentItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsRelationsChildItem {
     /// Wire name "entityTypeId": integer, required.
@@ -566,8 +589,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelationsChildItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelationsChildItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsRelationsChildItem,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"isChildrenListEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityTypeId"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsRelationsParentItem {
     /// Wire name "entityTypeId": integer, required.
@@ -627,9 +656,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelationsParentItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelationsParentItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsRelationsParentItem,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"isChildrenListEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityTypeId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "type": object, optional.
@@ -653,8 +688,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.type.add`."}"#,
+    [AddResponseType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseType {
     /// Wire name "createdBy": integer, optional.
@@ -848,8 +889,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseType {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseType);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseType,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"customSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"customSections":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isAutomationEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isBeginCloseDatesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isBizProcEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCategoriesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isClientEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCountersEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDocumentsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLinkWithProductsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMycompanyEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isObserversEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPaymentsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRecyclebinEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSetOpenPermissions":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSourceEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isStagesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isUseInUserfieldEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"linkedUserFields":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"relations":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseTypeRelations]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTypeRelations {
     /// Wire name "child": array of object, optional.
@@ -876,6 +923,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTypeRelations {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseTypeRelations);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTypeRelations,
+    r#"{"type":"object","properties":{"child":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"parent":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseTypeRelationsChildItem, AddResponseTypeRelationsParentItem]
+);
 
 /// The type `crm.child`, defined once in `types`.
 pub type AddResponseTypeRelationsChildItem = super::super::types::crm::Child;
@@ -918,7 +972,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -963,6 +1016,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.type.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.type.delete`.
 pub type DeleteResponse = Vec<::serde_json::Value>;
 
@@ -999,7 +1059,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1037,9 +1096,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.type.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.type.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
@@ -1062,6 +1127,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.type.fields`."}"#,
+    [FieldsResponseFieldsValue]
+);
 
 /// The type `crm.field_descriptor`, defined once in `types`.
 pub type FieldsResponseFieldsValue = super::super::types::crm::FieldDescriptor;
@@ -1097,7 +1169,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1142,9 +1213,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.type.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.type.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "type": object, optional.
@@ -1167,6 +1244,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.type.get`."}"#,
+    [GetResponseType]
+);
 
 /// The type `crm.type`, defined once in `types`.
 pub type GetResponseType = super::super::types::crm::Type;
@@ -1203,7 +1287,6 @@ pub async fn get_by_entity_type_id(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-get-by-entity-type-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetByEntityTypeIdRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -1249,9 +1332,15 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetByEntityTypeIdRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetByEntityTypeIdRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"}},"required":["entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.type.getByEntityTypeId`."}"#,
+    []
+);
+
 /// The `result` of `crm.type.getByEntityTypeId`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetByEntityTypeIdResponse {
     /// Wire name "type": object, optional.
@@ -1274,6 +1363,13 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetByEntityTypeIdResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetByEntityTypeIdResponse,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.type.getByEntityTypeId`."}"#,
+    [GetByEntityTypeIdResponseType]
+);
 
 /// The type `crm.type`, defined once in `types`.
 pub type GetByEntityTypeIdResponseType = super::super::types::crm::Type;
@@ -1312,7 +1408,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1382,9 +1477,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.type.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "types": array of object, optional.
@@ -1408,8 +1509,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"types":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.type.list`."}"#,
+    [ListResponseTypesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTypesItem {
     /// Wire name "code": string, optional.
@@ -1591,6 +1698,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTypesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseTypesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTypesItem,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"customSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isAutomationEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isBeginCloseDatesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isBizProcEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCategoriesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isClientEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCountersEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDocumentsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLinkWithProductsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMycompanyEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isObserversEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPaymentsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRecyclebinEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSetOpenPermissions":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSourceEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isStagesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isUseInUserfieldEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.type.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1707,7 +1821,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-object-types/crm-type-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -1762,8 +1875,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.type.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "customSectionId": integer, optional.
@@ -2039,8 +2158,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"customSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"customSections":true,"isAutomationEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isBeginCloseDatesEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isBizProcEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isCategoriesEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isClientEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isDocumentsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isExternal":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isLinkWithProductsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMycompanyEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isObserversEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRecyclebinEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSetOpenPermissions":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSourceEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isStagesEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isUseInUserfieldEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"linkedUserFields":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"relations":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsRelations]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsRelations {
     /// Wire name "child": array of object, optional.
@@ -2090,8 +2215,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsRelations {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsRelations);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsRelations,
+    r#"{"type":"object","properties":{"child":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsRelationsChildItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsRelationsChildItem {
     /// Wire name "entityTypeId": integer, optional.
@@ -2151,9 +2282,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsRelationsChildItem 
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsRelationsChildItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsRelationsChildItem,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isChildrenListEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.type.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "type": object, optional.
@@ -2177,8 +2314,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.type.update`."}"#,
+    [UpdateResponseType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseType {
     /// Wire name "code": string, optional.
@@ -2378,8 +2521,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseType {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseType);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseType,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"customSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"customSections":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isAutomationEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isBeginCloseDatesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isBizProcEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCategoriesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isClientEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCountersEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDocumentsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLinkWithProductsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMycompanyEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isObserversEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPaymentsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRecyclebinEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSetOpenPermissions":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSourceEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isStagesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isUseInUserfieldEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"linkedUserFields":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"relations":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateResponseTypeRelations]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseTypeRelations {
     /// Wire name "child": array of object, optional.
@@ -2406,6 +2555,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTypeRelations {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseTypeRelations);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseTypeRelations,
+    r#"{"type":"object","properties":{"child":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"parent":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateResponseTypeRelationsChildItem]
+);
 
 /// The type `crm.child`, defined once in `types`.
 pub type UpdateResponseTypeRelationsChildItem = super::super::types::crm::Child;

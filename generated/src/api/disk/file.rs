@@ -36,7 +36,6 @@ pub async fn copy_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-copy-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToRequest {
     /// Wire name "id": integer, required.
@@ -91,9 +90,15 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CopyToRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CopyToRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"targetFolderId":{"type":"integer","format":"int64"}},"required":["id","targetFolderId"],"additionalProperties":true,"description":"Parameters of `disk.file.copyTo`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.copyTo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToResponse {
     /// Wire name "CODE": string, optional.
@@ -227,6 +232,13 @@ impl ::bitrix24_runtime::loose::Loose for CopyToResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CopyToResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CopyToResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.copyTo`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.file.copyTo";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -261,7 +273,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -306,6 +317,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.file.delete`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.delete`.
 pub type DeleteResponse = bool;
 
@@ -342,7 +360,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -387,9 +404,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.file.get`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "CODE": string, optional.
@@ -523,6 +546,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.file.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -555,7 +585,6 @@ pub async fn get_external_link(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetExternalLinkRequest {
     /// Wire name "id": integer, required.
@@ -600,6 +629,13 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetExternalLinkRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetExternalLinkRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.file.getExternalLink`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.getExternalLink`.
 pub type GetExternalLinkResponse = String;
 
@@ -633,7 +669,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -671,9 +706,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `disk.file.getFields`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "CODE": object, optional.
@@ -795,6 +836,18 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"$dep":1},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"$dep":2},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"$dep":3},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"$dep":4},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"$dep":5},{"type":"null"}]},"FILE_ID":{"anyOf":[{"$dep":6},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"$dep":7},{"type":"null"}]},"ID":{"anyOf":[{"$dep":8},{"type":"null"}]},"NAME":{"anyOf":[{"$dep":9},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"$dep":10},{"type":"null"}]},"SIZE":{"anyOf":[{"$dep":11},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"$dep":12},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":13},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"$dep":14},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"$dep":15},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.getFields`."}"#,
+    [GetFieldsResponseCode, GetFieldsResponseCreatedBy, GetFieldsResponseCreateTime,
+    GetFieldsResponseDeletedBy, GetFieldsResponseDeletedType,
+    GetFieldsResponseDeleteTime, GetFieldsResponseFileId,
+    GetFieldsResponseGlobalContentVersion, GetFieldsResponseId, GetFieldsResponseName,
+    GetFieldsResponseParentId, GetFieldsResponseSize, GetFieldsResponseStorageId,
+    GetFieldsResponseType, GetFieldsResponseUpdatedBy, GetFieldsResponseUpdateTime]
+);
+
 /// The type `disk.code`, defined once in `types`.
 pub type GetFieldsResponseCode = super::super::types::disk::Code;
 
@@ -875,7 +928,6 @@ pub async fn get_versions(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-get-versions.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetVersionsRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -945,11 +997,17 @@ impl ::bitrix24_runtime::loose::Loose for GetVersionsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetVersionsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetVersionsRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.file.getVersions`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `disk.file.getVersions`.
 pub type GetVersionsResponse = Vec<GetVersionsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetVersionsResponseItem {
     /// Wire name "CREATED_BY": string, optional.
@@ -1023,6 +1081,13 @@ impl ::bitrix24_runtime::loose::Loose for GetVersionsResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetVersionsResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetVersionsResponseItem,
+    r#"{"type":"object","properties":{"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetVersionsRequest {
     const NAME: &'static str = "disk.file.getVersions";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1085,7 +1150,6 @@ pub async fn mark_deleted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-mark-deleted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedRequest {
     /// Wire name "id": integer, required.
@@ -1130,9 +1194,15 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkDeletedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkDeletedRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.file.markDeleted`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.markDeleted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedResponse {
     /// Wire name "CODE": string, optional.
@@ -1266,6 +1336,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MarkDeletedResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkDeletedResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.markDeleted`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.file.markDeleted";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1298,7 +1375,6 @@ pub async fn move_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-move-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToRequest {
     /// Wire name "id": integer, required.
@@ -1353,9 +1429,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveToRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveToRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"targetFolderId":{"type":"integer","format":"int64"}},"required":["id","targetFolderId"],"additionalProperties":true,"description":"Parameters of `disk.file.moveTo`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.moveTo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToResponse {
     /// Wire name "CODE": string, optional.
@@ -1489,6 +1571,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveToResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MoveToResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveToResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.moveTo`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.file.moveTo";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1523,7 +1612,6 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -1574,9 +1662,15 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RenameRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenameRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"newName":{"type":"string"}},"required":["id","newName"],"additionalProperties":true,"description":"Parameters of `disk.file.rename`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.rename`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
     /// Wire name "CODE": string, optional.
@@ -1710,6 +1804,13 @@ impl ::bitrix24_runtime::loose::Loose for RenameResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RenameResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenameResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.rename`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.file.rename";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1744,7 +1845,6 @@ pub async fn restore(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreRequest {
     /// Wire name "id": integer, required.
@@ -1789,9 +1889,15 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RestoreRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RestoreRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.file.restore`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.restore`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreResponse {
     /// Wire name "CODE": string, optional.
@@ -1925,6 +2031,13 @@ impl ::bitrix24_runtime::loose::Loose for RestoreResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RestoreResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RestoreResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.restore`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.file.restore";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1957,7 +2070,6 @@ pub async fn restore_from_version(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-restore-from-version.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreFromVersionRequest {
     /// Wire name "id": integer, required.
@@ -2008,9 +2120,15 @@ impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RestoreFromVersionRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RestoreFromVersionRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"versionId":{"type":"integer","format":"int64"}},"required":["id","versionId"],"additionalProperties":true,"description":"Parameters of `disk.file.restoreFromVersion`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.restoreFromVersion`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreFromVersionResponse {
     /// Wire name "CODE": string, optional.
@@ -2144,6 +2262,13 @@ impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RestoreFromVersionResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RestoreFromVersionResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.restoreFromVersion`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for RestoreFromVersionRequest {
     const NAME: &'static str = "disk.file.restoreFromVersion";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2180,7 +2305,6 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -2264,13 +2388,19 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"QUERY":{"type":"string"},"TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["QUERY"],"additionalProperties":true,"description":"Parameters of `disk.file.search`."}"#,
+    [::bitrix24_runtime::Filter, SearchRequestType]
+);
+
 pub type SearchRequestType = super::super::enums::FileFolderAll;
 
 /// The `result` of `disk.file.search`.
 pub type SearchResponse = Vec<SearchResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseItem {
     /// Wire name "CODE": string, optional.
@@ -2410,6 +2540,13 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponseItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "disk.file.search";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -2500,7 +2637,6 @@ pub async fn upload_version(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/file/disk-file-upload-version.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadVersionRequest {
     /// Wire name "fileContent": array of string, required.
@@ -2558,9 +2694,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadVersionRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadVersionRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadVersionRequest,
+    r#"{"type":"object","properties":{"fileContent":{"type":"array","items":{"type":"string"}},"id":{"type":"integer","format":"int64"}},"required":["fileContent","id"],"additionalProperties":true,"description":"Parameters of `disk.file.uploadVersion`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.uploadVersion`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadVersionResponse {
     /// Wire name "CODE": string, optional.
@@ -2693,6 +2835,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadVersionResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadVersionResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadVersionResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.file.uploadVersion`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UploadVersionRequest {
     const NAME: &'static str = "disk.file.uploadVersion";

@@ -36,7 +36,6 @@ pub async fn add_sub_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-add-subfolder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddSubFolderRequest {
     /// Wire name "data": object, required.
@@ -86,8 +85,14 @@ impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddSubFolderRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddSubFolderRequest,
+    r#"{"type":"object","properties":{"data":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["data","id"],"additionalProperties":true,"description":"Parameters of `disk.folder.addSubFolder`."}"#,
+    [AddSubFolderRequestData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddSubFolderRequestData {
     /// Wire name "NAME": string, optional.
@@ -134,9 +139,15 @@ impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(AddSubFolderRequestData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddSubFolderRequestData,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `disk.folder.addSubFolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddSubFolderResponse {
     /// Wire name "CODE": string, optional.
@@ -252,6 +263,13 @@ impl ::bitrix24_runtime::loose::Loose for AddSubFolderResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddSubFolderResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddSubFolderResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.addSubFolder`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddSubFolderRequest {
     const NAME: &'static str = "disk.folder.addSubFolder";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -285,7 +303,6 @@ pub async fn copy_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-copy-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToRequest {
     /// Wire name "id": integer, required.
@@ -340,9 +357,15 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CopyToRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CopyToRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"targetFolderId":{"type":"integer","format":"int64"}},"required":["id","targetFolderId"],"additionalProperties":true,"description":"Parameters of `disk.folder.copyTo`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.copyTo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToResponse {
     /// Wire name "CODE": string, optional.
@@ -458,6 +481,13 @@ impl ::bitrix24_runtime::loose::Loose for CopyToResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CopyToResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CopyToResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.copyTo`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.folder.copyTo";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -491,7 +521,6 @@ pub async fn delete_tree(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-delete-tree.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteTreeRequest {
     /// Wire name "id": integer, required.
@@ -536,6 +565,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteTreeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteTreeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteTreeRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.folder.deleteTree`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.deleteTree`.
 pub type DeleteTreeResponse = bool;
 
@@ -572,7 +608,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -617,9 +652,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.folder.get`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "CODE": string, optional.
@@ -735,6 +776,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.folder.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -772,7 +820,6 @@ pub async fn get_children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -853,11 +900,17 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetChildrenRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetChildrenRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.folder.getChildren`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `disk.folder.getChildren`.
 pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenResponseItem {
     /// Wire name "CODE": string, optional.
@@ -997,6 +1050,13 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetChildrenResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetChildrenResponseItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.folder.getChildren";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1080,7 +1140,6 @@ pub async fn get_external_link(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-external-link.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetExternalLinkRequest {
     /// Wire name "id": integer, required.
@@ -1125,6 +1184,13 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetExternalLinkRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetExternalLinkRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.folder.getExternalLink`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.getExternalLink`.
 pub type GetExternalLinkResponse = String;
 
@@ -1158,7 +1224,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1196,9 +1261,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `disk.folder.getFields`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "CODE": object, optional.
@@ -1308,6 +1379,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"$dep":1},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"$dep":2},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"$dep":3},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"$dep":4},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"$dep":5},{"type":"null"}]},"ID":{"anyOf":[{"$dep":6},{"type":"null"}]},"NAME":{"anyOf":[{"$dep":7},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"$dep":8},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"$dep":9},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"$dep":10},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":11},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"$dep":12},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"$dep":13},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.getFields`."}"#,
+    [GetFieldsResponseCode, GetFieldsResponseCreatedBy, GetFieldsResponseCreateTime,
+    GetFieldsResponseDeletedBy, GetFieldsResponseDeletedType,
+    GetFieldsResponseDeleteTime, GetFieldsResponseId, GetFieldsResponseName,
+    GetFieldsResponseParentId, GetFieldsResponseRealObjectId, GetFieldsResponseStorageId,
+    GetFieldsResponseType, GetFieldsResponseUpdatedBy, GetFieldsResponseUpdateTime]
+);
+
 /// The type `disk.code`, defined once in `types`.
 pub type GetFieldsResponseCode = super::super::types::disk::Code;
 
@@ -1377,7 +1459,6 @@ pub async fn mark_deleted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-mark-deleted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedRequest {
     /// Wire name "id": integer, required.
@@ -1422,9 +1503,15 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkDeletedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkDeletedRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.folder.markDeleted`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.markDeleted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedResponse {
     /// Wire name "CODE": string, optional.
@@ -1540,6 +1627,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MarkDeletedResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkDeletedResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.markDeleted`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.folder.markDeleted";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1573,7 +1667,6 @@ pub async fn move_to(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-move-to.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToRequest {
     /// Wire name "id": integer, required.
@@ -1628,9 +1721,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveToRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveToRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"targetFolderId":{"type":"integer","format":"int64"}},"required":["id","targetFolderId"],"additionalProperties":true,"description":"Parameters of `disk.folder.moveTo`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.moveTo`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToResponse {
     /// Wire name "CODE": string, optional.
@@ -1746,6 +1845,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveToResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MoveToResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveToResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.moveTo`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.folder.moveTo";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1779,7 +1885,6 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -1830,9 +1935,15 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RenameRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenameRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"newName":{"type":"string"}},"required":["id","newName"],"additionalProperties":true,"description":"Parameters of `disk.folder.rename`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.rename`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
     /// Wire name "CODE": string, optional.
@@ -1948,6 +2059,13 @@ impl ::bitrix24_runtime::loose::Loose for RenameResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RenameResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenameResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.rename`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.folder.rename";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1980,7 +2098,6 @@ pub async fn restore(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-restore.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreRequest {
     /// Wire name "id": integer, required.
@@ -2025,9 +2142,15 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RestoreRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RestoreRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.folder.restore`."}"#,
+    []
+);
+
 /// The `result` of `disk.folder.restore`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreResponse {
     /// Wire name "CODE": string, optional.
@@ -2143,6 +2266,13 @@ impl ::bitrix24_runtime::loose::Loose for RestoreResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RestoreResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RestoreResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.restore`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.folder.restore";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2175,7 +2305,6 @@ pub async fn share_to_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-share-to-user.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareToUserRequest {
     /// Wire name "id": integer, required.
@@ -2243,6 +2372,13 @@ impl ::bitrix24_runtime::loose::Loose for ShareToUserRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ShareToUserRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShareToUserRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"taskName":{"$dep":0},"userId":{"type":"integer","format":"int64"}},"required":["id","taskName","userId"],"additionalProperties":true,"description":"Parameters of `disk.folder.shareToUser`."}"#,
+    [ShareToUserRequestTaskName]
+);
+
 pub type ShareToUserRequestTaskName = super::super::enums::DiskAccessReadDiskAccessAddDiskAccessEditEtc;
 
 /// The `result` of `disk.folder.shareToUser`.
@@ -2280,7 +2416,6 @@ pub async fn upload_file(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/folder/disk-folder-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
     /// Wire name "data": object, optional.
@@ -2379,8 +2514,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadFileRequest,
+    r#"{"type":"object","properties":{"data":{"anyOf":[{"$dep":0},{"type":"null"}]},"fileContent":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"generateUniqueName":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"rights":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.folder.uploadFile`."}"#,
+    [UploadFileRequestData, UploadFileRequestRightsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequestData {
     /// Wire name "NAME": string, optional.
@@ -2427,8 +2568,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequestData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadFileRequestData,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequestRightsItem {
     /// Wire name "ACCESS_CODE": string, optional.
@@ -2488,9 +2635,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequestRightsItem {
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequestRightsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadFileRequestRightsItem,
+    r#"{"type":"object","properties":{"ACCESS_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `disk.folder.uploadFile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileResponse {
     /// Wire name "CODE": string, optional.
@@ -2623,6 +2776,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadFileResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.folder.uploadFile`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.folder.uploadFile";

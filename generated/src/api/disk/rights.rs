@@ -22,7 +22,6 @@ pub async fn get_tasks(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/rights/disk-rights-get-tasks.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksRequest {
     /// Keys not declared in the spec, kept as received.
@@ -60,11 +59,17 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `disk.rights.getTasks`."}"#,
+    []
+);
+
 /// The `result` of `disk.rights.getTasks`.
 pub type GetTasksResponse = Vec<GetTasksResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksResponseItem {
     /// Wire name "ID": string, optional.
@@ -100,6 +105,13 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetTasksRequest {
     const NAME: &'static str = "disk.rights.getTasks";

@@ -32,7 +32,6 @@ pub async fn add_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-add-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequest {
     /// Wire name "data": object, required.
@@ -100,8 +99,14 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddFolderRequest,
+    r#"{"type":"object","properties":{"data":{"$dep":0},"id":{"type":"integer","format":"int64"},"rights":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"required":["data","id"],"additionalProperties":true,"description":"Parameters of `disk.storage.addFolder`."}"#,
+    [AddFolderRequestData, AddFolderRequestRightsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequestData {
     /// Wire name "NAME": string, optional.
@@ -148,8 +153,14 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequestData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddFolderRequestData,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequestRightsItem {
     /// Wire name "ACCESS_CODE": string, optional.
@@ -209,9 +220,15 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequestRightsItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequestRightsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddFolderRequestRightsItem,
+    r#"{"type":"object","properties":{"ACCESS_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `disk.storage.addFolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderResponse {
     /// Wire name "CODE": string, optional.
@@ -327,6 +344,13 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddFolderResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddFolderResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.storage.addFolder`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddFolderRequest {
     const NAME: &'static str = "disk.storage.addFolder";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -360,7 +384,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -405,9 +428,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.storage.get`."}"#,
+    []
+);
+
 /// The `result` of `disk.storage.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "CODE": string, optional.
@@ -475,6 +504,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODULE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROOT_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.storage.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "disk.storage.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -512,7 +548,6 @@ pub async fn get_children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -593,11 +628,17 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetChildrenRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetChildrenRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `disk.storage.getChildren`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `disk.storage.getChildren`.
 pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetChildrenResponseItem {
     /// Wire name "CODE": string, optional.
@@ -713,6 +754,13 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetChildrenResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetChildrenResponseItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REAL_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.storage.getChildren";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -785,7 +833,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -823,9 +870,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `disk.storage.getFields`."}"#,
+    []
+);
+
 /// The `result` of `disk.storage.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "CODE": object, optional.
@@ -893,6 +946,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"$dep":0},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"$dep":1},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]},"ID":{"anyOf":[{"$dep":3},{"type":"null"}]},"MODULE_ID":{"anyOf":[{"$dep":4},{"type":"null"}]},"NAME":{"anyOf":[{"$dep":5},{"type":"null"}]},"ROOT_OBJECT_ID":{"anyOf":[{"$dep":6},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.storage.getFields`."}"#,
+    [GetFieldsResponseCode, GetFieldsResponseEntityId, GetFieldsResponseEntityType,
+    GetFieldsResponseId, GetFieldsResponseModuleId, GetFieldsResponseName,
+    GetFieldsResponseRootObjectId]
+);
+
 /// The type `disk.code`, defined once in `types`.
 pub type GetFieldsResponseCode = super::super::types::disk::Code;
 
@@ -941,7 +1003,6 @@ pub async fn get_for_app(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-for-app.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetForAppRequest {
     /// Keys not declared in the spec, kept as received.
@@ -979,9 +1040,15 @@ impl ::bitrix24_runtime::loose::Loose for GetForAppRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetForAppRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetForAppRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `disk.storage.getForApp`."}"#,
+    []
+);
+
 /// The `result` of `disk.storage.getForApp`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetForAppResponse {
     /// Wire name "CODE": string, optional.
@@ -1049,6 +1116,13 @@ impl ::bitrix24_runtime::loose::Loose for GetForAppResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetForAppResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetForAppResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODULE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROOT_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.storage.getForApp`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetForAppRequest {
     const NAME: &'static str = "disk.storage.getForApp";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1077,7 +1151,6 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1147,11 +1220,17 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `disk.storage.getList`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `disk.storage.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "CODE": string, optional.
@@ -1219,6 +1298,13 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListResponseItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODULE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROOT_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "disk.storage.getList";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1271,7 +1357,6 @@ pub async fn get_types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-get-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1309,6 +1394,13 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTypesRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `disk.storage.getTypes`."}"#,
+    []
+);
+
 /// The `result` of `disk.storage.getTypes`.
 pub type GetTypesResponse = Vec<String>;
 
@@ -1339,7 +1431,6 @@ pub async fn rename(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-rename.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameRequest {
     /// Wire name "id": integer, required.
@@ -1390,9 +1481,15 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RenameRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenameRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"newName":{"type":"string"}},"required":["id","newName"],"additionalProperties":true,"description":"Parameters of `disk.storage.rename`."}"#,
+    []
+);
+
 /// The `result` of `disk.storage.rename`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
     /// Wire name "CODE": string, optional.
@@ -1460,6 +1557,13 @@ impl ::bitrix24_runtime::loose::Loose for RenameResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RenameResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenameResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODULE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROOT_OBJECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.storage.rename`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.storage.rename";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1488,7 +1592,6 @@ pub async fn upload_file(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/disk/storage/disk-storage-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
     /// Wire name "data": object, required.
@@ -1579,8 +1682,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadFileRequest,
+    r#"{"type":"object","properties":{"data":{"$dep":0},"fileContent":{"type":"array","items":{"type":"string"}},"generateUniqueName":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"rights":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"required":["data","fileContent","id"],"additionalProperties":true,"description":"Parameters of `disk.storage.uploadFile`."}"#,
+    [UploadFileRequestData, UploadFileRequestRightsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequestData {
     /// Wire name "NAME": string, optional.
@@ -1627,8 +1736,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequestData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadFileRequestData,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequestRightsItem {
     /// Wire name "ACCESS_CODE": string, optional.
@@ -1688,9 +1803,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequestRightsItem {
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequestRightsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadFileRequestRightsItem,
+    r#"{"type":"object","properties":{"ACCESS_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `disk.storage.uploadFile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileResponse {
     /// Wire name "CODE": string, optional.
@@ -1823,6 +1944,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadFileResponse,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"GLOBAL_CONTENT_VERSION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STORAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `disk.storage.uploadFile`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.storage.uploadFile";

@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
@@ -144,8 +143,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"providerClassName":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"$dep":1},{"type":"null"}]},"templateId":{"type":"integer","format":"int64"},"value":{"type":"string"},"values":{"anyOf":[{"$dep":2},{"type":"null"}]}},"required":["templateId","value"],"additionalProperties":true,"description":"Parameters of `documentgenerator.document.add`."}"#,
+    [AddRequestFieldsValue, AddRequestStampsEnabled, AddRequestValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsValue {
     /// Wire name "FORMAT": object, optional.
@@ -227,8 +232,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsValue,
+    r#"{"type":"object","properties":{"FORMAT":{"anyOf":[{"$dep":0},{"type":"null"}]},"PROVIDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsValueFormat, AddRequestFieldsValueType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsValueFormat {
     /// Wire name "format": string, optional.
@@ -275,6 +286,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsValueFormat {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsValueFormat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsValueFormat,
+    r#"{"type":"object","properties":{"format":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsValueType = super::super::enums::DateName;
 
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
@@ -284,7 +302,6 @@ pub type AddRequestValues = super::super::types::documentgenerator::Values2;
 
 /// The `result` of `documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "document": object, optional.
@@ -308,8 +325,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.document.add`."}"#,
+    [AddResponseDocument]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseDocument {
     /// Wire name "createTime": string (`date-time`), optional.
@@ -443,6 +466,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseDocument);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseDocument,
+    r#"{"type":"object","properties":{"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailDiskFile":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isTransformationError":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"number":{"anyOf":[{"type":"string"},{"type":"null"}]},"provider":{"anyOf":[{"type":"string"},{"type":"null"}]},"publicUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pullTag":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"values":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseDocumentValues]
+);
+
 /// The type `documentgenerator.values`, defined once in `types`.
 pub type AddResponseDocumentValues = super::super::types::documentgenerator::Values;
 
@@ -474,7 +504,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -519,6 +548,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.document.delete`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.document.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -550,7 +586,6 @@ pub async fn enablepublicurl(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-enable-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnablepublicurlRequest {
     /// Wire name "id": integer, required.
@@ -607,11 +642,17 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
 
 ::bitrix24_runtime::loose_deserialize!(EnablepublicurlRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EnablepublicurlRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"status":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.document.enablepublicurl`."}"#,
+    [EnablepublicurlRequestStatus]
+);
+
 pub type EnablepublicurlRequestStatus = super::super::enums::IntV1V0;
 
 /// The `result` of `documentgenerator.document.enablepublicurl`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnablepublicurlResponse {
     /// Wire name "publicUrl": string, optional.
@@ -634,6 +675,13 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(EnablepublicurlResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EnablepublicurlResponse,
+    r#"{"type":"object","properties":{"publicUrl":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.document.enablepublicurl`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for EnablepublicurlRequest {
     const NAME: &'static str = "documentgenerator.document.enablepublicurl";
@@ -663,7 +711,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -708,9 +755,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.document.get`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "document": object, optional.
@@ -734,8 +787,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.document.get`."}"#,
+    [GetResponseDocument]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDocument {
     /// Wire name "createTime": string (`date-time`), optional.
@@ -953,8 +1012,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocument);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseDocument,
+    r#"{"type":"object","properties":{"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailDiskFile":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"fileId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imageUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"isTransformationError":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"number":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"pdfUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"printUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"printUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"provider":{"anyOf":[{"type":"string"},{"type":"null"}]},"publicUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"publicUrlView":{"anyOf":[{"$dep":0},{"type":"null"}]},"pullTag":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationCancelReason":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationErrorCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationErrorMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"values":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseDocumentPublicUrlView, GetResponseDocumentValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDocumentPublicUrlView {
     /// Wire name "time": string (`date-time`), optional.
@@ -977,6 +1042,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentPublicUrlView {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocumentPublicUrlView);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseDocumentPublicUrlView,
+    r#"{"type":"object","properties":{"time":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `documentgenerator.values_3`, defined once in `types`.
 pub type GetResponseDocumentValues = super::super::types::documentgenerator::Values3;
@@ -1009,7 +1081,6 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequest {
     /// Wire name "id": integer, required.
@@ -1064,12 +1135,18 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"values":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.document.getfields`."}"#,
+    [GetfieldsRequestValues]
+);
+
 /// The type `documentgenerator.values_2`, defined once in `types`.
 pub type GetfieldsRequestValues = super::super::types::documentgenerator::Values2;
 
 /// The `result` of `documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponse {
     /// Wire name "documentFields": object, optional.
@@ -1097,6 +1174,13 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponse,
+    r#"{"type":"object","properties":{"documentFields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.document.getfields`."}"#,
+    [GetfieldsResponseDocumentFieldsValue]
+);
 
 /// The type `documentgenerator.document_fields`, defined once in `types`.
 pub type GetfieldsResponseDocumentFieldsValue = super::super::types::documentgenerator::DocumentFields;
@@ -1131,7 +1215,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1211,9 +1294,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `documentgenerator.document.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "documents": array of object, optional.
@@ -1237,8 +1326,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"documents":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.document.list`."}"#,
+    [ListResponseDocumentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDocumentsItem {
     /// Wire name "createTime": string (`date-time`), optional.
@@ -1390,8 +1485,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDocumentsItem,
+    r#"{"type":"object","properties":{"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imageUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"number":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"pdfUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"provider":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"values":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseDocumentsItemValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDocumentsItemValues {
     /// Wire name "_creationMethod": string, optional.
@@ -1422,6 +1523,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItemValues {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItemValues);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDocumentsItemValues,
+    r#"{"type":"object","properties":{"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.document.list";
@@ -1521,7 +1629,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/document-generator-document-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -1607,8 +1714,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"stampsEnabled":{"anyOf":[{"$dep":1},{"type":"null"}]},"values":{"anyOf":[{"$dep":2},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.document.update`."}"#,
+    [UpdateRequestFields, UpdateRequestStampsEnabled, UpdateRequestValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "FORMAT": any JSON, optional.
@@ -1690,6 +1803,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"FORMAT":true,"PROVIDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsType]
+);
+
 pub type UpdateRequestFieldsType = super::super::enums::DateName;
 
 pub type UpdateRequestStampsEnabled = super::super::enums::IntV1V0;
@@ -1699,7 +1819,6 @@ pub type UpdateRequestValues = super::super::types::documentgenerator::Values;
 
 /// The `result` of `documentgenerator.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "document": object, optional.
@@ -1723,8 +1842,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.document.update`."}"#,
+    [UpdateResponseDocument]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseDocument {
     /// Wire name "createTime": string (`date-time`), optional.
@@ -1918,8 +2043,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseDocument);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseDocument,
+    r#"{"type":"object","properties":{"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailDiskFile":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"fileId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imageUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"isTransformationError":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"number":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"pdfUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"printUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"printUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"provider":{"anyOf":[{"type":"string"},{"type":"null"}]},"publicUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"publicUrlView":{"anyOf":[{"$dep":0},{"type":"null"}]},"pullTag":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"values":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateResponseDocumentPublicUrlView, UpdateResponseDocumentValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseDocumentPublicUrlView {
     /// Wire name "time": string (`date-time`), optional.
@@ -1942,6 +2073,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseDocumentPublicUrlView);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseDocumentPublicUrlView,
+    r#"{"type":"object","properties":{"time":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `documentgenerator.values_3`, defined once in `types`.
 pub type UpdateResponseDocumentValues = super::super::types::documentgenerator::Values3;

@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -73,8 +72,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `documentgenerator.numerator.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "name": string, required.
@@ -139,8 +144,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"name":{"type":"string"},"settings":{"anyOf":[{"$dep":0},{"type":"null"}]},"template":{"type":"string"}},"required":["name","template"],"additionalProperties":true}"#,
+    [AddRequestFieldsSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -204,12 +215,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsSettings,
+    r#"{"type":"object","properties":{"Bitrix_Main_Numerator_Generator_SequentNumberGenerator":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator]
+);
+
 /// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
 pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
 /// The `result` of `documentgenerator.numerator.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "numerator": object, optional.
@@ -233,8 +250,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"numerator":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.numerator.add`."}"#,
+    [AddResponseNumerator]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseNumerator {
     /// Wire name "code": string, optional.
@@ -281,8 +304,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumerator {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseNumerator);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseNumerator,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":0},{"type":"null"}]},"template":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseNumeratorSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseNumeratorSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -316,6 +345,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumeratorSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseNumeratorSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseNumeratorSettings,
+    r#"{"type":"object","properties":{"Bitrix_Main_Numerator_Generator_SequentNumberGenerator":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator]
+);
+
 /// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
 pub type AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
@@ -347,7 +383,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -392,6 +427,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.numerator.delete`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.numerator.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -423,7 +465,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -468,9 +509,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.numerator.get`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.numerator.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "numerator": object, optional.
@@ -493,6 +540,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"numerator":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.numerator.get`."}"#,
+    [GetResponseNumerator]
+);
 
 /// The type `documentgenerator.numerator`, defined once in `types`.
 pub type GetResponseNumerator = super::super::types::documentgenerator::Numerator;
@@ -527,7 +581,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "start": integer, optional.
@@ -574,9 +627,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `documentgenerator.numerator.list`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.numerator.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "numerators": array of object, optional.
@@ -599,6 +658,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"numerators":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.numerator.list`."}"#,
+    [ListResponseNumeratorsItem]
+);
 
 /// The type `documentgenerator.numerator`, defined once in `types`.
 pub type ListResponseNumeratorsItem = super::super::types::documentgenerator::Numerator;
@@ -664,7 +730,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/numerators/document-generator-numerator-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -714,8 +779,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.numerator.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "name": string, optional.
@@ -785,8 +856,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":0},{"type":"null"}]},"template":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -850,12 +927,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettings,
+    r#"{"type":"object","properties":{"Bitrix_Main_Numerator_Generator_SequentNumberGenerator":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator]
+);
+
 /// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
 pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
 /// The `result` of `documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "code": string, optional.
@@ -902,8 +985,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":0},{"type":"null"}]},"template":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.numerator.update`."}"#,
+    [UpdateResponseSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -936,6 +1025,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseSettings);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseSettings,
+    r#"{"type":"object","properties":{"Bitrix_Main_Numerator_Generator_SequentNumberGenerator":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator]
+);
 
 /// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
 pub type UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;

@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `documentgenerator.role.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "code": string, optional.
@@ -145,12 +150,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"type":"string"},"permissions":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["name"],"additionalProperties":true}"#,
+    [AddRequestFieldsPermissions]
+);
+
 /// The type `documentgenerator.permissions_2`, defined once in `types`.
 pub type AddRequestFieldsPermissions = super::super::types::documentgenerator::Permissions2;
 
 /// The `result` of `documentgenerator.role.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "role": object, optional.
@@ -173,6 +184,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"role":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.role.add`."}"#,
+    [AddResponseRole]
+);
 
 /// The type `documentgenerator.role`, defined once in `types`.
 pub type AddResponseRole = super::super::types::documentgenerator::Role;
@@ -210,7 +228,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -255,6 +272,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.role.delete`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.role.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -286,7 +310,6 @@ pub async fn fillaccesses(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-fill-accesses.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FillaccessesRequest {
     /// Wire name "accesses": array of object, optional.
@@ -336,8 +359,14 @@ impl ::bitrix24_runtime::loose::Loose for FillaccessesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FillaccessesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FillaccessesRequest,
+    r#"{"type":"object","properties":{"accesses":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `documentgenerator.role.fillaccesses`."}"#,
+    [FillaccessesRequestAccessesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FillaccessesRequestAccessesItem {
     /// Wire name "accessCode": string, required.
@@ -393,6 +422,13 @@ impl ::bitrix24_runtime::loose::Loose for FillaccessesRequestAccessesItem {
 
 ::bitrix24_runtime::loose_deserialize!(FillaccessesRequestAccessesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FillaccessesRequestAccessesItem,
+    r#"{"type":"object","properties":{"accessCode":{"type":"string"},"roleId":{"type":"integer","format":"int64"}},"required":["accessCode","roleId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.role.fillaccesses`.
 pub type FillaccessesResponse = ::serde_json::Value;
 
@@ -428,7 +464,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -473,9 +508,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.role.get`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.role.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "role": object, optional.
@@ -499,8 +540,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"role":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.role.get`."}"#,
+    [GetResponseRole]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRole {
     /// Wire name "code": string, optional.
@@ -542,8 +589,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRole {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseRole);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseRole,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseRolePermissions]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRolePermissions {
     /// Wire name "documents": object, optional.
@@ -580,8 +633,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissions {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseRolePermissions,
+    r#"{"type":"object","properties":{"documents":{"anyOf":[{"$dep":0},{"type":"null"}]},"settings":{"anyOf":[{"$dep":1},{"type":"null"}]},"templates":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseRolePermissionsDocuments, GetResponseRolePermissionsSettings,
+    GetResponseRolePermissionsTemplates]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRolePermissionsDocuments {
     /// Wire name "modify": string, optional.
@@ -609,8 +669,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsDocuments {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissionsDocuments);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseRolePermissionsDocuments,
+    r#"{"type":"object","properties":{"modify":{"anyOf":[{"type":"string"},{"type":"null"}]},"view":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRolePermissionsSettings {
     /// Wire name "modify": string, optional.
@@ -634,8 +700,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissionsSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseRolePermissionsSettings,
+    r#"{"type":"object","properties":{"modify":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRolePermissionsTemplates {
     /// Wire name "modify": string, optional.
@@ -658,6 +730,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsTemplates {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseRolePermissionsTemplates);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseRolePermissionsTemplates,
+    r#"{"type":"object","properties":{"modify":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.role.get";
@@ -689,7 +768,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "start": integer, optional.
@@ -736,9 +814,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `documentgenerator.role.list`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.role.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "roles": array of object, optional.
@@ -762,8 +846,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"roles":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.role.list`."}"#,
+    [ListResponseRolesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseRolesItem {
     /// Wire name "code": string, optional.
@@ -794,6 +884,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseRolesItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseRolesItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseRolesItem,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.role.list";
@@ -849,7 +946,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/role/document-generator-role-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -899,8 +995,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.role.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "code": string, optional.
@@ -973,12 +1075,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsPermissions]
+);
+
 /// The type `documentgenerator.permissions_2`, defined once in `types`.
 pub type UpdateRequestFieldsPermissions = super::super::types::documentgenerator::Permissions2;
 
 /// The `result` of `documentgenerator.role.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "role": object, optional.
@@ -1001,6 +1109,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"role":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.role.update`."}"#,
+    [UpdateResponseRole]
+);
 
 /// The type `documentgenerator.role`, defined once in `types`.
 pub type UpdateResponseRole = super::super::types::documentgenerator::Role;

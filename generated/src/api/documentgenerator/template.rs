@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `documentgenerator.template.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "active": string, optional.
@@ -232,13 +237,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"file":true,"fileId":{"type":"integer","format":"int64"},"name":{"type":"string"},"numeratorId":{"type":"integer","format":"int64"},"region":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"withStamps":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["fileId","name","numeratorId","region"],"additionalProperties":true}"#,
+    [AddRequestFieldsActive, AddRequestFieldsWithStamps]
+);
+
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsWithStamps = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `documentgenerator.template.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "template": object, optional.
@@ -262,8 +273,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"template":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.template.add`."}"#,
+    [AddResponseTemplate]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTemplate {
     /// Wire name "active": string, optional.
@@ -391,12 +408,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTemplate {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseTemplate);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTemplate,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"download":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDeleted":{"anyOf":[{"$dep":1},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"numeratorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"providers":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"users":{"anyOf":[{"$dep":2},{"type":"null"}]},"withStamps":{"anyOf":[{"$dep":3},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseTemplateActive, AddResponseTemplateIsDeleted, AddResponseTemplateUsers,
+    AddResponseTemplateWithStamps]
+);
+
 pub type AddResponseTemplateActive = ::bitrix24_runtime::YesNo;
 
 pub type AddResponseTemplateIsDeleted = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTemplateUsers {
     /// Wire name "UA": string, optional.
@@ -419,6 +443,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTemplateUsers {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseTemplateUsers);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTemplateUsers,
+    r#"{"type":"object","properties":{"UA":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type AddResponseTemplateWithStamps = ::bitrix24_runtime::YesNo;
 
@@ -450,7 +481,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -495,6 +525,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.template.delete`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.template.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -526,7 +563,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -571,9 +607,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.template.get`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.template.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "template": object, optional.
@@ -596,6 +638,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"template":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.template.get`."}"#,
+    [GetResponseTemplate]
+);
 
 /// The type `documentgenerator.template`, defined once in `types`.
 pub type GetResponseTemplate = super::super::types::documentgenerator::Template;
@@ -628,7 +677,6 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequest {
     /// Wire name "id": integer, required.
@@ -673,9 +721,15 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.template.getfields`."}"#,
+    []
+);
+
 /// The `result` of `documentgenerator.template.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponse {
     /// Wire name "templateFields": object, optional.
@@ -703,6 +757,13 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponse,
+    r#"{"type":"object","properties":{"templateFields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.template.getfields`."}"#,
+    [GetfieldsResponseTemplateFieldsValue]
+);
 
 /// The type `documentgenerator.document_fields`, defined once in `types`.
 pub type GetfieldsResponseTemplateFieldsValue = super::super::types::documentgenerator::DocumentFields;
@@ -737,7 +798,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -817,9 +877,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `documentgenerator.template.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "templates": object, optional.
@@ -845,8 +911,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"templates":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.template.list`."}"#,
+    [ListResponseTemplatesValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTemplatesValue {
     /// Wire name "active": string, optional.
@@ -1012,6 +1084,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTemplatesValue {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseTemplatesValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTemplatesValue,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"bodyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"download":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDefault":{"anyOf":[{"$dep":1},{"type":"null"}]},"isDeleted":{"anyOf":[{"$dep":2},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"numeratorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"productsTableVariant":{"anyOf":[{"type":"string"},{"type":"null"}]},"providers":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"withStamps":{"anyOf":[{"$dep":3},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseTemplatesValueActive, ListResponseTemplatesValueIsDefault,
+    ListResponseTemplatesValueIsDeleted, ListResponseTemplatesValueWithStamps]
+);
+
 pub type ListResponseTemplatesValueActive = ::bitrix24_runtime::YesNo;
 
 pub type ListResponseTemplatesValueIsDefault = ::bitrix24_runtime::YesNo;
@@ -1048,7 +1128,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/document-generator/templates/document-generator-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1098,8 +1177,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `documentgenerator.template.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "active": string, optional.
@@ -1260,13 +1345,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"file":true,"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"numeratorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"providers":true,"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"withStamps":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsActive, UpdateRequestFieldsWithStamps]
+);
+
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsWithStamps = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `documentgenerator.template.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "template": object, optional.
@@ -1289,6 +1380,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"template":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `documentgenerator.template.update`."}"#,
+    [UpdateResponseTemplate]
+);
 
 /// The type `documentgenerator.template`, defined once in `types`.
 pub type UpdateResponseTemplate = super::super::types::documentgenerator::Template;

@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "DATE_ACTIVE_FROM": string (`date-time`), optional.
@@ -177,8 +176,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"DATE_ACTIVE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_ACTIVE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":true,"ENTITY":{"type":"string"},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_PICTURE":true,"PROPERTY_VALUES":{"anyOf":[{"$dep":0},{"type":"null"}]},"SECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ENTITY"],"additionalProperties":true,"description":"Parameters of `entity.item.add`."}"#,
+    [AddRequestPropertyValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestPropertyValues {
     /// Wire name "test": integer, optional.
@@ -234,6 +239,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestPropertyValues {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestPropertyValues);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestPropertyValues,
+    r#"{"type":"object","properties":{"test":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"test1":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `entity.item.add`.
 pub type AddResponse = i64;
 
@@ -270,7 +282,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ENTITY": string, required.
@@ -322,6 +333,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"ID":{"type":"integer","format":"int64"}},"required":["ENTITY","ID"],"additionalProperties":true,"description":"Parameters of `entity.item.delete`."}"#,
+    []
+);
+
 /// The `result` of `entity.item.delete`.
 pub type DeleteResponse = bool;
 
@@ -361,7 +379,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY": string, required.
@@ -443,8 +460,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ENTITY"],"additionalProperties":true,"description":"Parameters of `entity.item.get`."}"#,
+    [::bitrix24_runtime::Filter, GetRequestSort]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSort {
     /// Wire name "ACTIVE": string, optional.
@@ -689,6 +712,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSort {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSort);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSort,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_ACTIVE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_ACTIVE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFIED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTY_VALUES":true,"SECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `entity.item.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
@@ -780,7 +810,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/entity-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "DATE_ACTIVE_FROM": string (`date-time`), optional.
@@ -935,8 +964,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"DATE_ACTIVE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_ACTIVE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":true,"ENTITY":{"type":"string"},"ID":{"type":"integer","format":"int64"},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_PICTURE":true,"PROPERTY_VALUES":{"anyOf":[{"$dep":0},{"type":"null"}]},"SECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ENTITY","ID"],"additionalProperties":true,"description":"Parameters of `entity.item.update`."}"#,
+    [UpdateRequestPropertyValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestPropertyValues {
     /// Wire name "test": integer, optional.
@@ -991,6 +1026,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertyValues {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestPropertyValues);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestPropertyValues,
+    r#"{"type":"object","properties":{"test":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"test1":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `entity.item.update`.
 pub type UpdateResponse = bool;

@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -181,6 +180,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"ENTITY":{"type":"string"},"NAME":{"type":"string"},"PICTURE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"SECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ENTITY","NAME"],"additionalProperties":true,"description":"Parameters of `entity.section.add`."}"#,
+    [AddRequestActive]
+);
+
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `entity.section.add`.
@@ -219,7 +225,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ENTITY": string, required.
@@ -271,6 +276,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"ID":{"type":"integer","format":"int64"}},"required":["ENTITY","ID"],"additionalProperties":true,"description":"Parameters of `entity.section.delete`."}"#,
+    []
+);
+
 /// The `result` of `entity.section.delete`.
 pub type DeleteResponse = bool;
 
@@ -310,7 +322,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY": string, required.
@@ -392,8 +403,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ENTITY"],"additionalProperties":true,"description":"Parameters of `entity.section.get`."}"#,
+    [::bitrix24_runtime::Filter, GetRequestSort]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestSort {
     /// Wire name "ACTIVE": string, optional.
@@ -624,6 +641,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSort {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestSort);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestSort,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEPTH_LEVEL":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LEFT_MARGIN":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFIED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RIGHT_MARGIN":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `entity.section.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
@@ -711,7 +735,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/sections/entity-section-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -888,6 +911,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"ENTITY":{"type":"string"},"ID":{"type":"integer","format":"int64"},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PICTURE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"SECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ENTITY","ID"],"additionalProperties":true,"description":"Parameters of `entity.section.update`."}"#,
+    [UpdateRequestActive]
+);
 
 pub type UpdateRequestActive = ::bitrix24_runtime::YesNo;
 

@@ -27,7 +27,6 @@ pub async fn clear(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-clear.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ClearRequest {
     /// Wire name "id": array of integer, optional.
@@ -97,6 +96,13 @@ impl ::bitrix24_runtime::loose::Loose for ClearRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ClearRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ClearRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"message_id":true,"process_id":{"type":"string"}},"required":["process_id"],"additionalProperties":true,"description":"Parameters of `event.offline.clear`."}"#,
+    []
+);
+
 /// The `result` of `event.offline.clear`.
 pub type ClearResponse = bool;
 
@@ -128,7 +134,6 @@ pub async fn error(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-error.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ErrorRequest {
     /// Wire name "message_id": array of integer, optional.
@@ -190,6 +195,13 @@ impl ::bitrix24_runtime::loose::Loose for ErrorRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ErrorRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ErrorRequest,
+    r#"{"type":"object","properties":{"message_id":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"process_id":{"type":"string"}},"required":["process_id"],"additionalProperties":true,"description":"Parameters of `event.offline.error`."}"#,
+    []
+);
+
 /// The `result` of `event.offline.error`.
 pub type ErrorResponse = bool;
 
@@ -221,7 +233,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "auth_connector": string, optional.
@@ -342,9 +353,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"auth_connector":{"anyOf":[{"type":"string"},{"type":"null"}]},"clear":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"error":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"process_id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `event.offline.get`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `event.offline.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "events": array of object, optional.
@@ -376,8 +393,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"events":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"process_id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `event.offline.get`."}"#,
+    [GetResponseEventsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEventsItem {
     /// Wire name "EVENT_ADDITIONAL": boolean, optional.
@@ -439,6 +462,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEventsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseEventsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseEventsItem,
+    r#"{"type":"object","properties":{"EVENT_ADDITIONAL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EVENT_DATA":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EVENT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "event.offline.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -469,7 +499,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/events/event-offline-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "auth_connector": string, optional.
@@ -549,11 +578,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"auth_connector":{"anyOf":[{"type":"string"},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `event.offline.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `event.offline.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ERROR": string, optional.
@@ -626,6 +661,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ERROR":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_ADDITIONAL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EVENT_DATA":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EVENT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROCESS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "event.offline.list";

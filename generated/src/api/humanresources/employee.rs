@@ -30,7 +30,6 @@ pub async fn count(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-count.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CountRequest {
     /// Keys not declared in the spec, kept as received.
@@ -68,9 +67,15 @@ impl ::bitrix24_runtime::loose::Loose for CountRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CountRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CountRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `humanresources.employee.count`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.employee.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CountResponse {
     /// Wire name "total": integer, optional.
@@ -93,6 +98,13 @@ impl ::bitrix24_runtime::loose::Loose for CountResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CountResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CountResponse,
+    r#"{"type":"object","properties":{"total":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.employee.count`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for CountRequest {
     const NAME: &'static str = "humanresources.employee.count";
@@ -125,7 +137,6 @@ pub async fn multidepartment(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-multidepartment.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MultidepartmentRequest {
     /// Keys not declared in the spec, kept as received.
@@ -163,9 +174,15 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MultidepartmentRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MultidepartmentRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `humanresources.employee.multidepartment`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.employee.multidepartment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MultidepartmentResponse {
     /// Wire name "employees": array of object, optional.
@@ -197,8 +214,14 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MultidepartmentResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MultidepartmentResponse,
+    r#"{"type":"object","properties":{"employees":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"total":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.employee.multidepartment`."}"#,
+    [MultidepartmentResponseEmployeesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MultidepartmentResponseEmployeesItem {
     /// Wire name "departments": array of object, optional.
@@ -240,8 +263,14 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentResponseEmployeesItem {
 
 ::bitrix24_runtime::loose_deserialize!(MultidepartmentResponseEmployeesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MultidepartmentResponseEmployeesItem,
+    r#"{"type":"object","properties":{"departments":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MultidepartmentResponseEmployeesItemDepartmentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MultidepartmentResponseEmployeesItemDepartmentsItem {
     /// Wire name "id": integer, optional.
@@ -270,6 +299,13 @@ for MultidepartmentResponseEmployeesItemDepartmentsItem {
 
 ::bitrix24_runtime::loose_deserialize!(
     MultidepartmentResponseEmployeesItemDepartmentsItem
+);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MultidepartmentResponseEmployeesItemDepartmentsItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
 );
 
 impl ::bitrix24_runtime::Method for MultidepartmentRequest {
@@ -303,7 +339,6 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "name": string, required.
@@ -373,9 +408,15 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchRequest,
+    r#"{"type":"object","properties":{"name":{"type":"string"},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["name"],"additionalProperties":true,"description":"Parameters of `humanresources.employee.search`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.employee.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "items": array of object, optional.
@@ -399,8 +440,14 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.employee.search`."}"#,
+    [SearchResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseItemsItem {
     /// Wire name "avatar": string, optional.
@@ -453,8 +500,14 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponseItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponseItemsItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SearchResponseItemsItemDepartmentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseItemsItemDepartmentsItem {
     /// Wire name "id": integer, optional.
@@ -481,6 +534,13 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseItemsItemDepartmentsItem
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponseItemsItemDepartmentsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponseItemsItemDepartmentsItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "humanresources.employee.search";
@@ -516,7 +576,6 @@ pub async fn subordinates(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-subordinates.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SubordinatesRequest {
     /// Wire name "id": integer, required.
@@ -561,9 +620,15 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SubordinatesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SubordinatesRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `humanresources.employee.subordinates`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.employee.subordinates`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SubordinatesResponse {
     /// Wire name "departments": array of object, optional.
@@ -595,8 +660,14 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SubordinatesResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SubordinatesResponse,
+    r#"{"type":"object","properties":{"departments":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.employee.subordinates`."}"#,
+    [SubordinatesResponseDepartmentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SubordinatesResponseDepartmentsItem {
     /// Wire name "name": string, optional.
@@ -637,6 +708,13 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesResponseDepartmentsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SubordinatesResponseDepartmentsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SubordinatesResponseDepartmentsItem,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinatesCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SubordinatesRequest {
     const NAME: &'static str = "humanresources.employee.subordinates";

@@ -40,7 +40,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "bindingChannelIds": any JSON, optional.
@@ -258,10 +257,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"bindingChannelIds":true,"bindingChatIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"bindingCollabIds":true,"colorName":{"anyOf":[{"$dep":0},{"type":"null"}]},"createChannel":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createChat":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createCollab":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"moveUsersToNode":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"type":"string"},"parentId":{"type":"integer","format":"int64"},"settings":{"anyOf":[{"$dep":1},{"type":"null"}]},"type":{"$dep":2},"userIds":{"anyOf":[{"$dep":3},{"type":"null"}]}},"required":["name","parentId","type"],"additionalProperties":true,"description":"Parameters of `humanresources.node.add`."}"#,
+    [AddRequestColorName, AddRequestSettings, AddRequestType, AddRequestUserIds]
+);
+
 pub type AddRequestColorName = super::super::enums::BlueGreenCyanEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
     /// Wire name "BUSINESS_PROC_AUTHORITY": array of string, optional.
@@ -327,10 +332,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettings,
+    r#"{"type":"object","properties":{"BUSINESS_PROC_AUTHORITY":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REPORTS_AUTHORITY":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestType = super::super::enums::DepartmentTeam;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestUserIds {
     /// Wire name "MEMBER_DEPUTY_HEAD": any JSON, optional.
@@ -464,9 +475,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestUserIds {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestUserIds);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestUserIds,
+    r#"{"type":"object","properties":{"MEMBER_DEPUTY_HEAD":true,"MEMBER_EMPLOYEE":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"MEMBER_HEAD":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"MEMBER_TEAM_DEPUTY_HEAD":true,"MEMBER_TEAM_EMPLOYEE":true,"MEMBER_TEAM_HEAD":true},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `humanresources.node.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "accessCode": string, optional.
@@ -564,6 +581,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"accessCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"structureId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"userCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.add`."}"#,
+    [AddResponseMembersItem]
+);
+
 /// The type `humanresources.member`, defined once in `types`.
 pub type AddResponseMembersItem = super::super::types::humanresources::Member;
 
@@ -600,7 +624,6 @@ pub async fn children(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-children.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ChildrenRequest {
     /// Wire name "id": integer, required.
@@ -655,9 +678,15 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ChildrenRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ChildrenRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `humanresources.node.children`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.node.children`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ChildrenResponse {
     /// Wire name "items": array of object, optional.
@@ -680,6 +709,13 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ChildrenResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ChildrenResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.children`."}"#,
+    [ChildrenResponseItemsItem]
+);
 
 /// The type `humanresources.item`, defined once in `types`.
 pub type ChildrenResponseItemsItem = super::super::types::humanresources::Item;
@@ -717,7 +753,6 @@ pub async fn count(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-count.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CountRequest {
     /// Keys not declared in the spec, kept as received.
@@ -755,9 +790,15 @@ impl ::bitrix24_runtime::loose::Loose for CountRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CountRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CountRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `humanresources.node.count`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.node.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CountResponse {
     /// Wire name "departments": integer, optional.
@@ -788,6 +829,13 @@ impl ::bitrix24_runtime::loose::Loose for CountResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CountResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CountResponse,
+    r#"{"type":"object","properties":{"departments":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"teams":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.count`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for CountRequest {
     const NAME: &'static str = "humanresources.node.count";
@@ -821,7 +869,6 @@ pub async fn edit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-edit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditRequest {
     /// Wire name "colorName": string, optional.
@@ -904,11 +951,17 @@ impl ::bitrix24_runtime::loose::Loose for EditRequest {
 
 ::bitrix24_runtime::loose_deserialize!(EditRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EditRequest,
+    r#"{"type":"object","properties":{"colorName":{"anyOf":[{"$dep":0},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `humanresources.node.edit`."}"#,
+    [EditRequestColorName]
+);
+
 pub type EditRequestColorName = super::super::enums::BlueGreenCyanEtc;
 
 /// The `result` of `humanresources.node.edit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditResponse {
     /// Wire name "accessCode": string, optional.
@@ -1000,6 +1053,13 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
 
 ::bitrix24_runtime::loose_deserialize!(EditResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EditResponse,
+    r#"{"type":"object","properties":{"accessCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"structureId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"userCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.edit`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for EditRequest {
     const NAME: &'static str = "humanresources.node.edit";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1033,7 +1093,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1088,9 +1147,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `humanresources.node.get`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.node.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -1114,8 +1179,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.get`."}"#,
+    [GetResponseItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "accessCode": string, optional.
@@ -1213,6 +1284,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"accessCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"structureId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"userCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemMembersItem]
+);
+
 /// The type `humanresources.member`, defined once in `types`.
 pub type GetResponseItemMembersItem = super::super::types::humanresources::Member;
 
@@ -1252,7 +1330,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "pagination": object, optional.
@@ -1325,8 +1402,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"type":{"$dep":1}},"required":["type"],"additionalProperties":true,"description":"Parameters of `humanresources.node.list`."}"#,
+    [ListRequestPagination, ListRequestType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPagination {
     /// Wire name "limit": integer, optional.
@@ -1396,11 +1479,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestPagination,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"page":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type ListRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -1424,8 +1513,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.list`."}"#,
+    [ListResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "accessCode": string, optional.
@@ -1517,6 +1612,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItem,
+    r#"{"type":"object","properties":{"accessCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"structureId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"userCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1553,7 +1655,6 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveRequest {
     /// Wire name "id": integer, required.
@@ -1604,9 +1705,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"parentId":{"type":"integer","format":"int64"}},"required":["id","parentId"],"additionalProperties":true,"description":"Parameters of `humanresources.node.move`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.node.move`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveResponse {
     /// Wire name "accessCode": string, optional.
@@ -1698,6 +1805,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MoveResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveResponse,
+    r#"{"type":"object","properties":{"accessCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"structureId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"userCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.move`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for MoveRequest {
     const NAME: &'static str = "humanresources.node.move";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1731,7 +1845,6 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node/humanresources-node-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "name": string, required.
@@ -1810,8 +1923,14 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchRequest,
+    r#"{"type":"object","properties":{"name":{"type":"string"},"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"$dep":1}},"required":["name","type"],"additionalProperties":true,"description":"Parameters of `humanresources.node.search`."}"#,
+    [SearchRequestPagination, SearchRequestType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequestPagination {
     /// Wire name "limit": integer, optional.
@@ -1858,11 +1977,17 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequestPagination {
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequestPagination);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchRequestPagination,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type SearchRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "items": array of object, optional.
@@ -1885,6 +2010,13 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.search`."}"#,
+    [SearchResponseItemsItem]
+);
 
 /// The type `humanresources.item`, defined once in `types`.
 pub type SearchResponseItemsItem = super::super::types::humanresources::Item;

@@ -32,7 +32,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "AVATAR": string, optional.
@@ -194,6 +193,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"AVATAR":{"anyOf":[{"type":"string"},{"type":"null"}]},"COLOR":{"anyOf":[{"$dep":0},{"type":"null"}]},"COPILOT_MAIN_ROLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"$dep":1},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":3},{"type":"null"}]},"USERS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.chat.add`."}"#,
+    [AddRequestColor, AddRequestEntityId, AddRequestEntityType, AddRequestType]
+);
+
 pub type AddRequestColor = super::super::enums::RedGreenMintEtc;
 
 pub type AddRequestEntityId = super::super::enums::CrmLinesLivechatEtc;
@@ -230,7 +236,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY_ID": string, required.
@@ -293,13 +298,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"$dep":0},"ENTITY_TYPE":{"$dep":1}},"required":["ENTITY_ID","ENTITY_TYPE"],"additionalProperties":true,"description":"Parameters of `im.chat.get`."}"#,
+    [GetRequestEntityId, GetRequestEntityType]
+);
+
 pub type GetRequestEntityId = super::super::enums::CrmLinesLivechatEtc;
 
 pub type GetRequestEntityType = super::super::enums::VideoconfAiAssistantPrivateLinesEtcH9533ff77;
 
 /// The `result` of `im.chat.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ID": integer, optional.
@@ -322,6 +333,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.chat.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.chat.get";
@@ -350,7 +368,6 @@ pub async fn leave(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-leave.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LeaveRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -396,6 +413,13 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(LeaveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LeaveRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `im.chat.leave`."}"#,
+    []
+);
+
 /// The `result` of `im.chat.leave`.
 pub type LeaveResponse = bool;
 
@@ -431,7 +455,6 @@ pub async fn mute(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-chat-mute.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -503,6 +526,13 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MuteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MuteRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"MUTE":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.chat.mute`."}"#,
+    [::bitrix24_runtime::DialogId, MuteRequestMute]
+);
+
 pub type MuteRequestMute = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.chat.mute`.
@@ -540,7 +570,6 @@ pub async fn set_owner(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-set-owner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetOwnerRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -607,6 +636,13 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetOwnerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetOwnerRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"DIALOG_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `im.chat.setOwner`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.chat.setOwner`.
 pub type SetOwnerResponse = bool;
 
@@ -644,7 +680,6 @@ pub async fn update_avatar(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-avatar.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateAvatarRequest {
     /// Wire name "AVATAR": string, required.
@@ -711,6 +746,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateAvatarRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateAvatarRequest,
+    r#"{"type":"object","properties":{"AVATAR":{"type":"string"},"CHAT_ID":{"type":"integer","format":"int64"},"DIALOG_ID":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["AVATAR","CHAT_ID"],"additionalProperties":true,"description":"Parameters of `im.chat.updateAvatar`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.chat.updateAvatar`.
 pub type UpdateAvatarResponse = bool;
 
@@ -749,7 +791,6 @@ pub async fn update_color(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateColorRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -821,6 +862,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateColorRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateColorRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"COLOR":{"$dep":0},"DIALOG_ID":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["CHAT_ID","COLOR"],"additionalProperties":true,"description":"Parameters of `im.chat.updateColor`."}"#,
+    [UpdateColorRequestColor, ::bitrix24_runtime::DialogId]
+);
+
 pub type UpdateColorRequestColor = super::super::enums::RedGreenMintEtc;
 
 /// The `result` of `im.chat.updateColor`.
@@ -860,7 +908,6 @@ pub async fn update_title(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-title.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateTitleRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -926,6 +973,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateTitleRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateTitleRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"DIALOG_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["CHAT_ID","TITLE"],"additionalProperties":true,"description":"Parameters of `im.chat.updateTitle`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
 
 /// The `result` of `im.chat.updateTitle`.
 pub type UpdateTitleResponse = bool;

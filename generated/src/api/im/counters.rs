@@ -22,7 +22,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-counters-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -60,9 +59,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `im.counters.get`."}"#,
+    []
+);
+
 /// The `result` of `im.counters.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "CHAT": array of any JSON, optional.
@@ -130,8 +135,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"CHAT":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"CHAT_MUTED":{"anyOf":[{"type":"object","additionalProperties":{"type":"integer","format":"int64"}},{"type":"null"}]},"CHAT_UNREAD":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"DIALOG":{"anyOf":[{"type":"object","additionalProperties":{"type":"integer","format":"int64"}},{"type":"null"}]},"DIALOG_UNREAD":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"LINES":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.counters.get`."}"#,
+    [GetResponseType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseType {
     /// Wire name "ALL": integer, optional.
@@ -183,6 +194,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseType {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseType);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseType,
+    r#"{"type":"object","properties":{"ALL":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DIALOG":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LINES":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MESSENGER":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NOTIFY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.counters.get";

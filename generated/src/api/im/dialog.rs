@@ -36,7 +36,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-dialog-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -82,9 +81,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.dialog.get`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "avatar": string, optional.
@@ -338,11 +343,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"background_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date_create":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialog_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"disk_folder_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entity_data_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_link":{"anyOf":[{"$dep":0},{"type":"null"}]},"entity_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"is_new":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"last_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"last_message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"last_message_views":{"anyOf":[{"$dep":1},{"type":"null"}]},"manager_list":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"marked_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"mute_list":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":2},{"type":"null"}]},"public":{"anyOf":[{"type":"string"},{"type":"null"}]},"readed_list":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"restrictions":{"anyOf":[{"$dep":4},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"text_field_enabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"unread_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.dialog.get`."}"#,
+    [GetResponseEntityLink, GetResponseLastMessageViews, GetResponsePermissions,
+    GetResponseReadedListItem, GetResponseRestrictions]
+);
+
 /// The type `im.entity_link`, defined once in `types`.
 pub type GetResponseEntityLink = super::super::types::im::EntityLink;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLastMessageViews {
     /// Wire name "count_of_viewers": integer, optional.
@@ -379,11 +391,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseLastMessageViews,
+    r#"{"type":"object","properties":{"count_of_viewers":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"first_viewers":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `im.permissions`, defined once in `types`.
 pub type GetResponsePermissions = super::super::types::im::Permissions;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReadedListItem {
     /// Wire name "date": string (`date-time`), optional.
@@ -425,6 +443,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReadedListItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseReadedListItem,
+    r#"{"type":"object","properties":{"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `im.restrictions`, defined once in `types`.
 pub type GetResponseRestrictions = super::super::types::im::Restrictions;
 
@@ -456,7 +481,6 @@ pub async fn read(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-read.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -516,9 +540,15 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ReadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0},"MESSAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.dialog.read`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.dialog.read`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadResponse {
     /// Wire name "chatId": integer, optional.
@@ -560,6 +590,13 @@ impl ::bitrix24_runtime::loose::Loose for ReadResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ReadResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadResponse,
+    r#"{"type":"object","properties":{"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.dialog.read`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ReadRequest {
     const NAME: &'static str = "im.dialog.read";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -588,7 +625,6 @@ pub async fn unread(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-unread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnreadRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -647,6 +683,13 @@ impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnreadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnreadRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0},"MESSAGE_ID":{"type":"integer","format":"int64"}},"required":["DIALOG_ID","MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `im.dialog.unread`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.dialog.unread`.
 pub type UnreadResponse = bool;
 
@@ -678,7 +721,6 @@ pub async fn writing(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-writing.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct WritingRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -723,6 +765,13 @@ impl ::bitrix24_runtime::loose::Loose for WritingRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(WritingRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    WritingRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.dialog.writing`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
 
 /// The `result` of `im.dialog.writing`.
 pub type WritingResponse = bool;

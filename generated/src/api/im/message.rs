@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -170,6 +169,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ATTACH":true,"DIALOG_ID":{"$dep":0},"KEYBOARD":true,"MENU":true,"MESSAGE":{"type":"string"},"REPLY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SYSTEM":{"anyOf":[{"$dep":1},{"type":"null"}]},"URL_PREVIEW":{"anyOf":[{"$dep":2},{"type":"null"}]}},"required":["DIALOG_ID","MESSAGE"],"additionalProperties":true,"description":"Parameters of `im.message.add`."}"#,
+    [::bitrix24_runtime::DialogId, AddRequestSystem, AddRequestUrlPreview]
+);
+
 pub type AddRequestSystem = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestUrlPreview = ::bitrix24_runtime::YesNo;
@@ -218,7 +224,6 @@ pub async fn command(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-command.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommandRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -296,6 +301,13 @@ impl ::bitrix24_runtime::loose::Loose for CommandRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CommandRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommandRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"type":"integer","format":"int64"},"COMMAND":{"type":"string"},"COMMAND_PARAMS":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"type":"integer","format":"int64"}},"required":["BOT_ID","COMMAND","MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `im.message.command`."}"#,
+    []
+);
+
 /// The `result` of `im.message.command`.
 pub type CommandResponse = bool;
 
@@ -332,7 +344,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "MESSAGE_ID": integer, required.
@@ -378,6 +389,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"MESSAGE_ID":{"type":"integer","format":"int64"}},"required":["MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `im.message.delete`."}"#,
+    []
+);
+
 /// The `result` of `im.message.delete`.
 pub type DeleteResponse = bool;
 
@@ -409,7 +427,6 @@ pub async fn like(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-like.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LikeRequest {
     /// Wire name "ACTION": string, optional.
@@ -471,6 +488,13 @@ impl ::bitrix24_runtime::loose::Loose for LikeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(LikeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LikeRequest,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"$dep":0},{"type":"null"}]},"MESSAGE_ID":{"type":"integer","format":"int64"}},"required":["MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `im.message.like`."}"#,
+    [LikeRequestAction]
+);
+
 pub type LikeRequestAction = super::super::enums::AutoPlusMinus;
 
 /// The `result` of `im.message.like`.
@@ -504,7 +528,6 @@ pub async fn share(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-share.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -573,6 +596,13 @@ impl ::bitrix24_runtime::loose::Loose for ShareRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ShareRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShareRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0},"MESSAGE_ID":{"type":"integer","format":"int64"},"TYPE":{"$dep":1}},"required":["DIALOG_ID","MESSAGE_ID","TYPE"],"additionalProperties":true,"description":"Parameters of `im.message.share`."}"#,
+    [::bitrix24_runtime::DialogId, ShareRequestType]
+);
+
 pub type ShareRequestType = super::super::enums::ChatTaskPostCalend;
 
 /// The `result` of `im.message.share`.
@@ -611,7 +641,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-message-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -740,6 +769,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ATTACH":true,"IS_EDITED":{"anyOf":[{"$dep":0},{"type":"null"}]},"KEYBOARD":{"anyOf":[{"type":"string"},{"type":"null"}]},"MENU":true,"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"type":"integer","format":"int64"},"URL_PREVIEW":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `im.message.update`."}"#,
+    [UpdateRequestIsEdited, UpdateRequestUrlPreview]
+);
 
 pub type UpdateRequestIsEdited = ::bitrix24_runtime::YesNo;
 

@@ -43,7 +43,6 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequest {
     /// Wire name "ANSWER_TEXT": string, required.
@@ -99,9 +98,15 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequest,
+    r#"{"type":"object","properties":{"ANSWER_TEXT":{"type":"string"},"NOTIFY_ID":{"type":"integer","format":"int64"}},"required":["ANSWER_TEXT","NOTIFY_ID"],"additionalProperties":true,"description":"Parameters of `im.notify.answer`."}"#,
+    []
+);
+
 /// The `result` of `im.notify.answer`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerResponse {
     /// Wire name "result_message": array of string, optional.
@@ -124,6 +129,13 @@ impl ::bitrix24_runtime::loose::Loose for AnswerResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AnswerResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerResponse,
+    r#"{"type":"object","properties":{"result_message":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.notify.answer`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AnswerRequest {
     const NAME: &'static str = "im.notify.answer";
@@ -153,7 +165,6 @@ pub async fn confirm(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-confirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConfirmRequest {
     /// Wire name "NOTIFY_ID": integer, required.
@@ -209,9 +220,15 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ConfirmRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ConfirmRequest,
+    r#"{"type":"object","properties":{"NOTIFY_ID":{"type":"integer","format":"int64"},"NOTIFY_VALUE":{"type":"string"}},"required":["NOTIFY_ID","NOTIFY_VALUE"],"additionalProperties":true,"description":"Parameters of `im.notify.confirm`."}"#,
+    []
+);
+
 /// The `result` of `im.notify.confirm`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConfirmResponse {
     /// Wire name "result_message": array of string, optional.
@@ -234,6 +251,13 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ConfirmResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ConfirmResponse,
+    r#"{"type":"object","properties":{"result_message":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.notify.confirm`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ConfirmRequest {
     const NAME: &'static str = "im.notify.confirm";
@@ -263,7 +287,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CLIENT_ID": string, optional.
@@ -343,6 +366,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SUB_TAG":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAG":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.notify.delete`."}"#,
+    []
+);
+
 /// The `result` of `im.notify.delete`.
 pub type DeleteResponse = bool;
 
@@ -374,7 +404,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "CONVERT_TEXT": string, optional.
@@ -456,11 +485,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"CONVERT_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAST_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.notify.get`."}"#,
+    [GetRequestLastType]
+);
+
 pub type GetRequestLastType = super::super::enums::IntV1V3;
 
 /// The `result` of `im.notify.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "chat_id": integer, optional.
@@ -516,6 +551,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifications":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"total_count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"total_unread_count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.notify.get`."}"#,
+    [GetResponseNotificationsItem, GetResponseUsersItem]
+);
+
 /// The type `im.notification`, defined once in `types`.
 pub type GetResponseNotificationsItem = super::super::types::im::Notification;
 
@@ -548,7 +590,6 @@ pub async fn read(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadRequest {
     /// Wire name "ACTION": string, optional.
@@ -619,6 +660,13 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ReadRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadRequest,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"$dep":0},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ONLY_CURRENT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.notify.read`."}"#,
+    [ReadRequestAction]
+);
 
 pub type ReadRequestAction = ::bitrix24_runtime::YesNo;
 

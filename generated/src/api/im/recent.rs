@@ -26,7 +26,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-recent-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "LAST_SYNC_DATE": string (`date-time`), optional.
@@ -144,6 +143,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"LAST_SYNC_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_UPDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ONLY_OPENLINES":{"anyOf":[{"$dep":0},{"type":"null"}]},"SKIP_CHAT":{"anyOf":[{"$dep":1},{"type":"null"}]},"SKIP_DIALOG":{"anyOf":[{"$dep":2},{"type":"null"}]},"SKIP_OPENLINES":{"anyOf":[{"$dep":3},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.recent.get`."}"#,
+    [GetRequestOnlyOpenlines, GetRequestSkipChat, GetRequestSkipDialog,
+    GetRequestSkipOpenlines]
+);
+
 pub type GetRequestOnlyOpenlines = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestSkipChat = ::bitrix24_runtime::YesNo;
@@ -156,7 +163,6 @@ pub type GetRequestSkipOpenlines = ::bitrix24_runtime::YesNo;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "avatar": object, optional.
@@ -278,8 +284,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"$dep":0},{"type":"null"}]},"chat":{"anyOf":[{"$dep":1},{"type":"null"}]},"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date_last_activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_update":{"anyOf":[{"type":"string"},{"type":"null"}]},"has_reminder":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message":{"anyOf":[{"$dep":2},{"type":"null"}]},"options":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"pinned":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"unread":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user":{"anyOf":[{"$dep":3},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemAvatar, GetResponseItemChat, GetResponseItemMessage,
+    GetResponseItemUser]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemAvatar {
     /// Wire name "color": string, optional.
@@ -307,8 +320,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemAvatar);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemAvatar,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemChat {
     /// Wire name "avatar": string, optional.
@@ -502,6 +521,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemChat,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"background_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"contains_collaber":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"date_create":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_link":{"anyOf":[{"$dep":0},{"type":"null"}]},"entity_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"manager_list":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"message_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"mute_list":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":1},{"type":"null"}]},"public":{"anyOf":[{"type":"string"},{"type":"null"}]},"restrictions":{"anyOf":[{"$dep":2},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"text_field_enabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"user_counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemChatEntityLink, GetResponseItemChatPermissions,
+    GetResponseItemChatRestrictions]
+);
+
 /// The type `im.entity_link`, defined once in `types`.
 pub type GetResponseItemChatEntityLink = super::super::types::im::EntityLink;
 
@@ -515,7 +542,6 @@ pub type GetResponseItemChatRestrictions = super::super::types::im::Restrictions
 pub type GetResponseItemMessage = super::super::types::im::Message;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemUser {
     /// Wire name "absent": string (`date-time`), optional.
@@ -655,6 +681,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemUser {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemUser);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemUser,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"external_auth_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"first_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_activity_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobile_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.recent.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -682,7 +715,6 @@ pub async fn hide(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-hide.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct HideRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -728,6 +760,13 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
 
 ::bitrix24_runtime::loose_deserialize!(HideRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    HideRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.recent.hide`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.recent.hide`.
 pub type HideResponse = bool;
 
@@ -759,7 +798,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-recent-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "CAN_MANAGE_MESSAGES": string, optional.
@@ -991,6 +1029,16 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"CAN_MANAGE_MESSAGES":{"anyOf":[{"$dep":0},{"type":"null"}]},"GET_ORIGINAL_TEXT":{"anyOf":[{"$dep":1},{"type":"null"}]},"LAST_MESSAGE_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ONLY_CHANNEL":{"anyOf":[{"$dep":2},{"type":"null"}]},"ONLY_COPILOT":{"anyOf":[{"$dep":3},{"type":"null"}]},"PARSE_TEXT":{"anyOf":[{"$dep":4},{"type":"null"}]},"SKIP_CHAT":{"anyOf":[{"$dep":5},{"type":"null"}]},"SKIP_DIALOG":{"anyOf":[{"$dep":6},{"type":"null"}]},"SKIP_OPENLINES":{"anyOf":[{"$dep":7},{"type":"null"}]},"SKIP_UNDISTRIBUTED_OPENLINES":{"anyOf":[{"$dep":8},{"type":"null"}]},"UNREAD_ONLY":{"anyOf":[{"$dep":9},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `im.recent.list`."}"#,
+    [ListRequestCanManageMessages, ListRequestGetOriginalText, ListRequestOnlyChannel,
+    ListRequestOnlyCopilot, ListRequestParseText, ListRequestSkipChat,
+    ListRequestSkipDialog, ListRequestSkipOpenlines,
+    ListRequestSkipUndistributedOpenlines, ListRequestUnreadOnly]
+);
+
 pub type ListRequestCanManageMessages = ::bitrix24_runtime::YesNo;
 
 pub type ListRequestGetOriginalText = ::bitrix24_runtime::YesNo;
@@ -1013,7 +1061,6 @@ pub type ListRequestUnreadOnly = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.recent.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "copilot": object, optional.
@@ -1072,8 +1119,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"copilot":{"anyOf":[{"$dep":0},{"type":"null"}]},"hasMore":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"hasMorePages":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"items":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"messagesAutoDeleteConfigs":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.recent.list`."}"#,
+    [ListResponseCopilot, ListResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCopilot {
     /// Wire name "chats": any JSON, optional.
@@ -1115,8 +1168,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCopilot {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseCopilot);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseCopilot,
+    r#"{"type":"object","properties":{"chats":true,"messages":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"recommendedRoles":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"roles":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseCopilotRoles]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCopilotRoles {
     /// Wire name "copilot_assistant": object, optional.
@@ -1143,8 +1202,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCopilotRoles {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseCopilotRoles);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseCopilotRoles,
+    r#"{"type":"object","properties":{"copilot_assistant":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseCopilotRolesCopilotAssistant]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCopilotRolesCopilotAssistant {
     /// Wire name "avatar": object, optional.
@@ -1197,8 +1262,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCopilotRolesCopilotAssista
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseCopilotRolesCopilotAssistant);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseCopilotRolesCopilotAssistant,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"default":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"desc":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"prompts":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseCopilotRolesCopilotAssistantAvatar,
+    ListResponseCopilotRolesCopilotAssistantPromptsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCopilotRolesCopilotAssistantAvatar {
     /// Wire name "large": string, optional.
@@ -1236,8 +1308,14 @@ for ListResponseCopilotRolesCopilotAssistantAvatar {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseCopilotRolesCopilotAssistantAvatar);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseCopilotRolesCopilotAssistantAvatar,
+    r#"{"type":"object","properties":{"large":{"anyOf":[{"type":"string"},{"type":"null"}]},"medium":{"anyOf":[{"type":"string"},{"type":"null"}]},"small":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCopilotRolesCopilotAssistantPromptsItem {
     /// Wire name "code": string, optional.
@@ -1287,8 +1365,14 @@ for ListResponseCopilotRolesCopilotAssistantPromptsItem {
     ListResponseCopilotRolesCopilotAssistantPromptsItem
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseCopilotRolesCopilotAssistantPromptsItem,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"isNew":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"promptType":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "avatar": object, optional.
@@ -1416,8 +1500,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"$dep":0},{"type":"null"}]},"chat":{"anyOf":[{"$dep":1},{"type":"null"}]},"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date_last_activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_update":{"anyOf":[{"type":"string"},{"type":"null"}]},"has_reminder":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lines":{"anyOf":[{"$dep":2},{"type":"null"}]},"message":{"anyOf":[{"$dep":3},{"type":"null"}]},"options":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"pinned":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"unread":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user":{"anyOf":[{"$dep":4},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemsItemAvatar, ListResponseItemsItemChat, ListResponseItemsItemLines,
+    ListResponseItemsItemMessage, ListResponseItemsItemUser]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemAvatar {
     /// Wire name "color": string, optional.
@@ -1445,8 +1536,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemAvatar {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemAvatar);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItemAvatar,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemChat {
     /// Wire name "avatar": string, optional.
@@ -1634,6 +1731,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChat {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItemChat,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"background_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"contains_collaber":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"date_create":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_link":{"anyOf":[{"$dep":0},{"type":"null"}]},"entity_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"manager_list":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"message_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"mute_list":{"anyOf":[{"type":"object","additionalProperties":{"type":"boolean"}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":1},{"type":"null"}]},"public":{"anyOf":[{"type":"string"},{"type":"null"}]},"restrictions":{"anyOf":[{"$dep":2},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"text_field_enabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"user_counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemsItemChatEntityLink, ListResponseItemsItemChatPermissions,
+    ListResponseItemsItemChatRestrictions]
+);
+
 /// The type `im.entity_link`, defined once in `types`.
 pub type ListResponseItemsItemChatEntityLink = super::super::types::im::EntityLink;
 
@@ -1644,7 +1749,6 @@ pub type ListResponseItemsItemChatPermissions = super::super::types::im::Permiss
 pub type ListResponseItemsItemChatRestrictions = super::super::types::im::Restrictions2;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemLines {
     /// Wire name "date_create": string (`date-time`), optional.
@@ -1681,11 +1785,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemLines {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemLines);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItemLines,
+    r#"{"type":"object","properties":{"date_create":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `im.message`, defined once in `types`.
 pub type ListResponseItemsItemMessage = super::super::types::im::Message;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemUser {
     /// Wire name "absent": string (`date-time`), optional.
@@ -1879,6 +1989,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemUser {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemUser);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItemUser,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"string"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatar_hr":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"bot_data":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"desktop_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"external_auth_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"first_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_activity_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobile_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phones":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"website":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.recent.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1906,7 +2023,6 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -1964,6 +2080,13 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PinRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PinRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0},"PIN":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.recent.pin`."}"#,
+    [::bitrix24_runtime::DialogId, PinRequestPin]
+);
+
 pub type PinRequestPin = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.recent.pin`.
@@ -1997,7 +2120,6 @@ pub async fn unread(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-recent-unread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnreadRequest {
     /// Wire name "ACTION": string, optional.
@@ -2058,6 +2180,13 @@ impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnreadRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnreadRequest,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"$dep":0},{"type":"null"}]},"DIALOG_ID":{"$dep":1}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.recent.unread`."}"#,
+    [UnreadRequestAction, ::bitrix24_runtime::DialogId]
+);
 
 pub type UnreadRequestAction = ::bitrix24_runtime::YesNo;
 

@@ -30,7 +30,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "AVATAR_HR": string, optional.
@@ -86,9 +85,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"AVATAR_HR":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.user.get`."}"#,
+    []
+);
+
 /// The `result` of `im.user.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "absent": string (`date-time`), optional.
@@ -281,6 +286,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"string"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatar_hr":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"bot_data":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"desktop_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"external_auth_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"first_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_activity_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobile_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phones":{"anyOf":[{"$dep":0},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"website":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.user.get`."}"#,
+    [GetResponsePhones]
+);
 
 /// The type `im.phones`, defined once in `types`.
 pub type GetResponsePhones = super::super::types::im::Phones;

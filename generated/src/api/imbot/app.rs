@@ -26,7 +26,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-register.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "BOT_ID": any JSON, optional.
@@ -189,6 +188,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"BOT_ID":true,"CODE":true,"CONTEXT":true,"EXTRANET_SUPPORT":true,"ICON_FILE":true,"IFRAME_POPUP":true,"JS_METHOD":true,"JS_PARAM":true,"LANG":true,"LIVECHAT_SUPPORT":true},"additionalProperties":true,"description":"Parameters of `imbot.app.register`."}"#,
+    []
+);
+
 /// The `result` of `imbot.app.register`.
 pub type RegisterResponse = ::serde_json::Value;
 
@@ -228,7 +234,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-unregister.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "APP_ID": any JSON, optional.
@@ -275,6 +280,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"APP_ID":true},"additionalProperties":true,"description":"Parameters of `imbot.app.unregister`."}"#,
+    []
+);
+
 /// The `result` of `imbot.app.unregister`.
 pub type UnregisterResponse = ::serde_json::Value;
 
@@ -310,7 +322,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "APP_ID": any JSON, required.
@@ -522,6 +533,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"APP_ID":true,"CONTEXT":true,"EXTRANET_SUPPORT":true,"HASH":true,"ICON_FILE":true,"IFRAME":true,"IFRAME_HEIGHT":true,"IFRAME_POPUP":true,"IFRAME_WIDTH":true,"JS_METHOD":true,"JS_PARAM":true,"LANG":true,"LIVECHAT_SUPPORT":true},"required":["APP_ID"],"additionalProperties":true,"description":"Parameters of `imbot.app.update`."}"#,
+    []
+);
 
 /// The `result` of `imbot.app.update`.
 pub type UpdateResponse = ::serde_json::Value;

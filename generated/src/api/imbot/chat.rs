@@ -36,7 +36,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "AVATAR": string, optional.
@@ -205,6 +204,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"AVATAR":{"anyOf":[{"type":"string"},{"type":"null"}]},"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COLOR":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"USERS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `imbot.chat.add`."}"#,
+    [AddRequestColor, AddRequestType]
+);
+
 pub type AddRequestColor = super::super::enums::RedGreenMintEtc;
 
 pub type AddRequestType = super::super::enums::OpenChat;
@@ -246,7 +252,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY_ID": string, required.
@@ -302,9 +307,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"type":"string"},"ENTITY_TYPE":{"type":"string"}},"required":["ENTITY_ID","ENTITY_TYPE"],"additionalProperties":true,"description":"Parameters of `imbot.chat.get`."}"#,
+    []
+);
+
 /// The `result` of `imbot.chat.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ID": integer, optional.
@@ -327,6 +338,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.chat.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.chat.get";
@@ -357,7 +375,6 @@ pub async fn leave(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-leave.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LeaveRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -428,6 +445,13 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(LeaveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LeaveRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imbot.chat.leave`."}"#,
+    []
+);
+
 /// The `result` of `imbot.chat.leave`.
 pub type LeaveResponse = bool;
 
@@ -466,7 +490,6 @@ pub async fn send_typing(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-send-typing.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendTypingRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -537,6 +560,13 @@ impl ::bitrix24_runtime::loose::Loose for SendTypingRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendTypingRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendTypingRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIALOG_ID":{"$dep":0}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `imbot.chat.sendTyping`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.chat.sendTyping`.
 pub type SendTypingResponse = bool;
 
@@ -573,7 +603,6 @@ pub async fn set_manager(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-manager.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetManagerRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -665,6 +694,13 @@ impl ::bitrix24_runtime::loose::Loose for SetManagerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetManagerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetManagerRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MANAGER":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `imbot.chat.setManager`."}"#,
+    [SetManagerRequestIsManager]
+);
+
 pub type SetManagerRequestIsManager = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imbot.chat.setManager`.
@@ -705,7 +741,6 @@ pub async fn set_owner(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-owner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetOwnerRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -783,6 +818,13 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetOwnerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetOwnerRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `imbot.chat.setOwner`."}"#,
+    []
+);
+
 /// The `result` of `imbot.chat.setOwner`.
 pub type SetOwnerResponse = bool;
 
@@ -822,7 +864,6 @@ pub async fn update_avatar(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-avatar.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateAvatarRequest {
     /// Wire name "AVATAR": string, required.
@@ -900,6 +941,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateAvatarRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateAvatarRequest,
+    r#"{"type":"object","properties":{"AVATAR":{"type":"string"},"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["AVATAR","CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imbot.chat.updateAvatar`."}"#,
+    []
+);
+
 /// The `result` of `imbot.chat.updateAvatar`.
 pub type UpdateAvatarResponse = bool;
 
@@ -940,7 +988,6 @@ pub async fn update_color(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateColorRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -1023,6 +1070,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateColorRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateColorRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COLOR":{"$dep":0}},"required":["CHAT_ID","COLOR"],"additionalProperties":true,"description":"Parameters of `imbot.chat.updateColor`."}"#,
+    [UpdateColorRequestColor]
+);
+
 pub type UpdateColorRequestColor = super::super::enums::RedGreenMintEtc;
 
 /// The `result` of `imbot.chat.updateColor`.
@@ -1064,7 +1118,6 @@ pub async fn update_title(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-title.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateTitleRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -1141,6 +1194,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateTitleRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateTitleRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["CHAT_ID","TITLE"],"additionalProperties":true,"description":"Parameters of `imbot.chat.updateTitle`."}"#,
+    []
+);
 
 /// The `result` of `imbot.chat.updateTitle`.
 pub type UpdateTitleResponse = bool;

@@ -28,7 +28,6 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequest {
     /// Wire name "ATTACH": object, optional.
@@ -193,8 +192,15 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequest,
+    r#"{"type":"object","properties":{"ATTACH":{"anyOf":[{"$dep":0},{"type":"null"}]},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMAND":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMAND_ID":{"type":"integer","format":"int64"},"KEYBOARD":{"anyOf":[{"$dep":1},{"type":"null"}]},"MENU":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"MESSAGE":{"type":"string"},"MESSAGE_ID":{"type":"integer","format":"int64"},"SYSTEM":{"anyOf":[{"$dep":3},{"type":"null"}]},"URL_PREVIEW":{"anyOf":[{"$dep":4},{"type":"null"}]}},"required":["COMMAND_ID","MESSAGE","MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `imbot.command.answer`."}"#,
+    [AnswerRequestAttach, AnswerRequestKeyboard, AnswerRequestMenuItem,
+    AnswerRequestSystem, AnswerRequestUrlPreview]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequestAttach {
     /// Wire name "BLOCKS": array of object, optional.
@@ -244,8 +250,14 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequestAttach {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequestAttach);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequestAttach,
+    r#"{"type":"object","properties":{"BLOCKS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AnswerRequestAttachBlocksItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequestAttachBlocksItem {
     /// Wire name "DELIMITER": boolean, optional.
@@ -315,8 +327,14 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequestAttachBlocksItem {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequestAttachBlocksItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequestAttachBlocksItem,
+    r#"{"type":"object","properties":{"DELIMITER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LINK":{"anyOf":[{"$dep":0},{"type":"null"}]},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AnswerRequestAttachBlocksItemLink]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequestAttachBlocksItemLink {
     /// Wire name "LINK": string, optional.
@@ -372,8 +390,14 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequestAttachBlocksItemLink {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequestAttachBlocksItemLink);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequestAttachBlocksItemLink,
+    r#"{"type":"object","properties":{"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequestKeyboard {
     /// Wire name "BUTTONS": array of object, optional.
@@ -423,8 +447,14 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequestKeyboard {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequestKeyboard);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequestKeyboard,
+    r#"{"type":"object","properties":{"BUTTONS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AnswerRequestKeyboardButtonsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequestKeyboardButtonsItem {
     /// Wire name "COMMAND": string, optional.
@@ -480,8 +510,14 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequestKeyboardButtonsItem {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequestKeyboardButtonsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequestKeyboardButtonsItem,
+    r#"{"type":"object","properties":{"COMMAND":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequestMenuItem {
     /// Wire name "LINK": string, optional.
@@ -537,6 +573,13 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequestMenuItem {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequestMenuItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequestMenuItem,
+    r#"{"type":"object","properties":{"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AnswerRequestSystem = ::bitrix24_runtime::YesNo;
 
 pub type AnswerRequestUrlPreview = ::bitrix24_runtime::YesNo;
@@ -584,7 +627,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "BOT_ID": integer, required.
@@ -724,6 +766,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMAND":{"type":"string"},"COMMON":{"anyOf":[{"$dep":0},{"type":"null"}]},"EVENT_COMMAND_ADD":{"type":"string"},"EXTRANET_SUPPORT":{"anyOf":[{"$dep":1},{"type":"null"}]},"HIDDEN":{"anyOf":[{"$dep":2},{"type":"null"}]},"LANG":{"type":"array","items":{"$dep":3}}},"required":["BOT_ID","COMMAND","EVENT_COMMAND_ADD","LANG"],"additionalProperties":true,"description":"Parameters of `imbot.command.register`."}"#,
+    [RegisterRequestCommon, RegisterRequestExtranetSupport, RegisterRequestHidden,
+    RegisterRequestLangItem]
+);
+
 pub type RegisterRequestCommon = ::bitrix24_runtime::YesNo;
 
 pub type RegisterRequestExtranetSupport = ::bitrix24_runtime::YesNo;
@@ -772,7 +822,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "CLIENT_ID": string, optional.
@@ -832,6 +881,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMAND_ID":{"type":"integer","format":"int64"}},"required":["COMMAND_ID"],"additionalProperties":true,"description":"Parameters of `imbot.command.unregister`."}"#,
+    []
+);
+
 /// The `result` of `imbot.command.unregister`.
 pub type UnregisterResponse = bool;
 
@@ -868,7 +924,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CLIENT_ID": string, optional.
@@ -938,8 +993,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMAND_ID":{"type":"integer","format":"int64"},"FIELDS":{"$dep":0}},"required":["COMMAND_ID","FIELDS"],"additionalProperties":true,"description":"Parameters of `imbot.command.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "COMMAND": string, optional.
@@ -1041,6 +1102,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"COMMAND":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_COMMAND_ADD":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXTRANET_SUPPORT":{"anyOf":[{"$dep":0},{"type":"null"}]},"HIDDEN":{"anyOf":[{"$dep":1},{"type":"null"}]},"LANG":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsExtranetSupport, UpdateRequestFieldsHidden,
+    UpdateRequestFieldsLangItem]
+);
 
 pub type UpdateRequestFieldsExtranetSupport = ::bitrix24_runtime::YesNo;
 

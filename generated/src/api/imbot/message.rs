@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -220,6 +219,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ATTACH":true,"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"FROM_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"KEYBOARD":true,"MENU":true,"MESSAGE":{"type":"string"},"SKIP_CONNECTOR":{"anyOf":[{"$dep":1},{"type":"null"}]},"SYSTEM":{"anyOf":[{"$dep":2},{"type":"null"}]},"TO_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"URL_PREVIEW":{"anyOf":[{"$dep":3},{"type":"null"}]}},"required":["MESSAGE"],"additionalProperties":true,"description":"Parameters of `imbot.message.add`."}"#,
+    [::bitrix24_runtime::DialogId, AddRequestSkipConnector, AddRequestSystem,
+    AddRequestUrlPreview]
+);
+
 pub type AddRequestSkipConnector = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestSystem = ::bitrix24_runtime::YesNo;
@@ -270,7 +277,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -354,6 +360,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPLETE":{"anyOf":[{"$dep":0},{"type":"null"}]},"MESSAGE_ID":{"type":"integer","format":"int64"}},"required":["MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `imbot.message.delete`."}"#,
+    [DeleteRequestComplete]
+);
+
 pub type DeleteRequestComplete = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imbot.message.delete`.
@@ -393,7 +406,6 @@ pub async fn like(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-like.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LikeRequest {
     /// Wire name "ACTION": string, optional.
@@ -477,6 +489,13 @@ impl ::bitrix24_runtime::loose::Loose for LikeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(LikeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LikeRequest,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"$dep":0},{"type":"null"}]},"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"type":"integer","format":"int64"}},"required":["MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `imbot.message.like`."}"#,
+    [LikeRequestAction]
+);
+
 pub type LikeRequestAction = super::super::enums::AutoPlusMinus;
 
 /// The `result` of `imbot.message.like`.
@@ -516,7 +535,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/imbot-message-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -672,6 +690,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ATTACH":true,"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"KEYBOARD":true,"MENU":true,"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_ID":{"type":"integer","format":"int64"},"SKIP_CONNECTOR":{"anyOf":[{"$dep":0},{"type":"null"}]},"URL_PREVIEW":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `imbot.message.update`."}"#,
+    [UpdateRequestSkipConnector, UpdateRequestUrlPreview]
+);
 
 pub type UpdateRequestSkipConnector = ::bitrix24_runtime::YesNo;
 

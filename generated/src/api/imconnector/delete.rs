@@ -24,7 +24,6 @@ pub async fn messages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-delete-messages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -91,8 +90,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequest,
+    r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"LINE":{"type":"integer","format":"int64"},"MESSAGES":{"type":"array","items":{"$dep":0}}},"required":["CONNECTOR","LINE","MESSAGES"],"additionalProperties":true,"description":"Parameters of `imconnector.delete.messages`."}"#,
+    [MessagesRequestMessagesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -165,8 +170,15 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequestMessagesItem,
+    r#"{"type":"object","properties":{"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"message":{"anyOf":[{"$dep":1},{"type":"null"}]},"user":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MessagesRequestMessagesItemChat, MessagesRequestMessagesItemMessage,
+    MessagesRequestMessagesItemUser]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemChat {
     /// Wire name "id": string, required.
@@ -211,8 +223,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemChat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequestMessagesItemChat,
+    r#"{"type":"object","properties":{"id":{"type":"string"}},"required":["id"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemMessage {
     /// Wire name "id": string, required.
@@ -257,8 +275,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequestMessagesItemMessage,
+    r#"{"type":"object","properties":{"id":{"type":"string"}},"required":["id"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemUser {
     /// Wire name "id": string, required.
@@ -303,9 +327,15 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemUser);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequestMessagesItemUser,
+    r#"{"type":"object","properties":{"id":{"type":"string"}},"required":["id"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imconnector.delete.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponse {
     /// Wire name "DATA": object, optional.
@@ -333,8 +363,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponse,
+    r#"{"type":"object","properties":{"DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"SUCCESS":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.delete.messages`."}"#,
+    [MessagesResponseData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseData {
     /// Wire name "RESULT": array of object, optional.
@@ -358,8 +394,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseData,
+    r#"{"type":"object","properties":{"RESULT":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MessagesResponseDataResultItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItem {
     /// Wire name "ERRORS": any JSON, optional.
@@ -406,8 +448,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseDataResultItem,
+    r#"{"type":"object","properties":{"ERRORS":true,"SUCCESS":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"message":{"anyOf":[{"$dep":1},{"type":"null"}]},"user":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MessagesResponseDataResultItemChat, MessagesResponseDataResultItemMessage]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemChat {
     /// Wire name "description": string, optional.
@@ -439,8 +487,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemChat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseDataResultItemChat,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemMessage {
     /// Wire name "date": integer, optional.
@@ -481,6 +535,13 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage 
 }
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemMessage);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseDataResultItemMessage,
+    r#"{"type":"object","properties":{"date":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"files":true,"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for MessagesRequest {
     const NAME: &'static str = "imconnector.delete.messages";

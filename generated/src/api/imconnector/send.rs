@@ -27,7 +27,6 @@ pub async fn messages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-messages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -94,8 +93,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequest,
+    r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"LINE":{"type":"integer","format":"int64"},"MESSAGES":{"type":"array","items":{"$dep":0}}},"required":["CONNECTOR","LINE","MESSAGES"],"additionalProperties":true,"description":"Parameters of `imconnector.send.messages`."}"#,
+    [MessagesRequestMessagesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -168,11 +173,18 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequestMessagesItem,
+    r#"{"type":"object","properties":{"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"message":{"anyOf":[{"$dep":1},{"type":"null"}]},"user":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MessagesRequestMessagesItemChat, MessagesRequestMessagesItemMessage,
+    MessagesRequestMessagesItemUser]
+);
+
 /// The type `imopenlines.chat_2`, defined once in `types`.
 pub type MessagesRequestMessagesItemChat = super::super::types::imopenlines::Chat2;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemMessage {
     /// Wire name "date": integer, optional.
@@ -278,8 +290,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequestMessagesItemMessage,
+    r#"{"type":"object","properties":{"date":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"disable_crm":{"anyOf":[{"type":"string"},{"type":"null"}]},"files":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MessagesRequestMessagesItemMessageFilesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesRequestMessagesItemMessageFilesItem {
     /// Wire name "name": string, optional.
@@ -335,12 +353,18 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessageFile
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessageFilesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesRequestMessagesItemMessageFilesItem,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `imopenlines.user`, defined once in `types`.
 pub type MessagesRequestMessagesItemUser = super::super::types::imopenlines::User;
 
 /// The `result` of `imconnector.send.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponse {
     /// Wire name "DATA": object, optional.
@@ -368,8 +392,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponse,
+    r#"{"type":"object","properties":{"DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"SUCCESS":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.send.messages`."}"#,
+    [MessagesResponseData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseData {
     /// Wire name "RESULT": array of object, optional.
@@ -393,8 +423,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseData,
+    r#"{"type":"object","properties":{"RESULT":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MessagesResponseDataResultItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItem {
     /// Wire name "ERRORS": any JSON, optional.
@@ -454,11 +490,18 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseDataResultItem,
+    r#"{"type":"object","properties":{"ERRORS":true,"SUCCESS":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"extra":{"anyOf":[{"$dep":1},{"type":"null"}]},"message":{"anyOf":[{"$dep":2},{"type":"null"}]},"session":{"anyOf":[{"$dep":3},{"type":"null"}]},"user":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MessagesResponseDataResultItemChat, MessagesResponseDataResultItemExtra,
+    MessagesResponseDataResultItemMessage, MessagesResponseDataResultItemSession]
+);
+
 /// The type `imopenlines.chat`, defined once in `types`.
 pub type MessagesResponseDataResultItemChat = super::super::types::imopenlines::Chat;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemExtra {
     /// Wire name "disable_tracker": string, optional.
@@ -490,8 +533,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemExtra);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseDataResultItemExtra,
+    r#"{"type":"object","properties":{"disable_tracker":{"anyOf":[{"type":"string"},{"type":"null"}]},"skip_phone_validate":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemMessage {
     /// Wire name "date": object, optional.
@@ -533,8 +582,14 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage 
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseDataResultItemMessage,
+    r#"{"type":"object","properties":{"date":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"files":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemSession {
     /// Wire name "CHAT_ID": string, optional.
@@ -561,6 +616,13 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemSession 
 }
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemSession);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MessagesResponseDataResultItemSession,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for MessagesRequest {
     const NAME: &'static str = "imconnector.send.messages";

@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "PARAMS": object, optional.
@@ -78,8 +77,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `imopenlines.config.add`."}"#,
+    [AddRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "ACTIVE": string, optional.
@@ -1221,6 +1226,29 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParams,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"AUTO_CLOSE_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"AUTO_CLOSE_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"AUTO_CLOSE_RULE":{"anyOf":[{"$dep":1},{"type":"null"}]},"AUTO_CLOSE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"AUTO_EXPIRE_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CATEGORY_ENABLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"CATEGORY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHECK_AVAILABLE":{"anyOf":[{"$dep":3},{"type":"null"}]},"CLOSE_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLOSE_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLOSE_RULE":{"anyOf":[{"$dep":4},{"type":"null"}]},"CLOSE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIRM_CLOSE":{"anyOf":[{"$dep":5},{"type":"null"}]},"CRM":{"anyOf":[{"$dep":6},{"type":"null"}]},"CRM_CHAT_TRACKER":{"anyOf":[{"$dep":7},{"type":"null"}]},"CRM_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE_SECOND":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE_THIRD":{"anyOf":[{"$dep":8},{"type":"null"}]},"CRM_FORWARD":{"anyOf":[{"$dep":9},{"type":"null"}]},"CRM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_TRANSFER_CHANGE":{"anyOf":[{"$dep":10},{"type":"null"}]},"DEFAULT_OPERATOR_DATA":true,"FULL_CLOSE_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IGNORE_WELCOME_FORM_RESPONSIBLE":{"anyOf":[{"$dep":11},{"type":"null"}]},"KPI_CHECK_OPERATOR_ACTIVITY":{"anyOf":[{"$dep":12},{"type":"null"}]},"KPI_FIRST_ANSWER_ALERT":{"anyOf":[{"$dep":13},{"type":"null"}]},"KPI_FIRST_ANSWER_LIST":true,"KPI_FIRST_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FIRST_ANSWER_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"KPI_FURTHER_ANSWER_ALERT":{"anyOf":[{"$dep":14},{"type":"null"}]},"KPI_FURTHER_ANSWER_LIST":true,"KPI_FURTHER_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FURTHER_ANSWER_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANGUAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_CHAT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NO_ANSWER_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NO_ANSWER_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NO_ANSWER_RULE":{"anyOf":[{"$dep":15},{"type":"null"}]},"NO_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPERATOR_DATA":{"anyOf":[{"$dep":16},{"type":"null"}]},"QUEUE":{"anyOf":[{"type":"array","items":{"$dep":17}},{"type":"null"}]},"QUEUE_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUEUE_TYPE":{"anyOf":[{"$dep":18},{"type":"null"}]},"QUICK_ANSWERS_IBLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SEND_WELCOME_EACH_SESSION":{"anyOf":[{"$dep":19},{"type":"null"}]},"SESSION_PRIORITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TEMPORARY":{"anyOf":[{"$dep":20},{"type":"null"}]},"TYPE_MAX_CHAT":{"anyOf":[{"$dep":21},{"type":"null"}]},"USE_WELCOME_FORM":{"anyOf":[{"$dep":22},{"type":"null"}]},"VOTE_BEFORE_FINISH":{"anyOf":[{"$dep":23},{"type":"null"}]},"VOTE_CLOSING_DELAY":{"anyOf":[{"$dep":24},{"type":"null"}]},"VOTE_MESSAGE":{"anyOf":[{"$dep":25},{"type":"null"}]},"VOTE_MESSAGE_1_DISLIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_1_LIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_1_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_DISLIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_LIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_TIME_LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WATCH_TYPING":{"anyOf":[{"$dep":26},{"type":"null"}]},"WELCOME_BOT_ENABLE":{"anyOf":[{"$dep":27},{"type":"null"}]},"WELCOME_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WELCOME_BOT_JOIN":{"anyOf":[{"$dep":28},{"type":"null"}]},"WELCOME_BOT_LEFT":{"anyOf":[{"$dep":29},{"type":"null"}]},"WELCOME_BOT_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WELCOME_FORM_DELAY":{"anyOf":[{"$dep":30},{"type":"null"}]},"WELCOME_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WELCOME_MESSAGE":{"anyOf":[{"$dep":31},{"type":"null"}]},"WELCOME_MESSAGE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"WORKTIME_DAYOFF_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORKTIME_DAYOFF_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORKTIME_DAYOFF_RULE":{"anyOf":[{"$dep":32},{"type":"null"}]},"WORKTIME_DAYOFF_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_ENABLE":{"anyOf":[{"$dep":33},{"type":"null"}]},"WORKTIME_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_HOLIDAYS":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_TO":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestParamsActive, AddRequestParamsAutoCloseRule,
+    AddRequestParamsCategoryEnable, AddRequestParamsCheckAvailable,
+    AddRequestParamsCloseRule, AddRequestParamsConfirmClose, AddRequestParamsCrm,
+    AddRequestParamsCrmChatTracker, AddRequestParamsCrmCreateThird,
+    AddRequestParamsCrmForward, AddRequestParamsCrmTransferChange,
+    AddRequestParamsIgnoreWelcomeFormResponsible,
+    AddRequestParamsKpiCheckOperatorActivity, AddRequestParamsKpiFirstAnswerAlert,
+    AddRequestParamsKpiFurtherAnswerAlert, AddRequestParamsNoAnswerRule,
+    AddRequestParamsOperatorData, AddRequestParamsQueueItem, AddRequestParamsQueueType,
+    AddRequestParamsSendWelcomeEachSession, AddRequestParamsTemporary,
+    AddRequestParamsTypeMaxChat, AddRequestParamsUseWelcomeForm,
+    AddRequestParamsVoteBeforeFinish, AddRequestParamsVoteClosingDelay,
+    AddRequestParamsVoteMessage, AddRequestParamsWatchTyping,
+    AddRequestParamsWelcomeBotEnable, AddRequestParamsWelcomeBotJoin,
+    AddRequestParamsWelcomeBotLeft, AddRequestParamsWelcomeFormDelay,
+    AddRequestParamsWelcomeMessage, AddRequestParamsWorktimeDayoffRule,
+    AddRequestParamsWorktimeEnable]
+);
+
 pub type AddRequestParamsActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestParamsAutoCloseRule = super::super::enums::NoneText;
@@ -1256,7 +1284,6 @@ pub type AddRequestParamsNoAnswerRule = super::super::enums::NoneText;
 pub type AddRequestParamsOperatorData = super::super::enums::ProfileQueueHide;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParamsQueueItem {
     /// Wire name "ENTITY_ID": string, optional.
@@ -1315,6 +1342,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsQueueItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParamsQueueItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParamsQueueItem,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type AddRequestParamsQueueType = super::super::enums::EvenlyStrictlyAll;
 
@@ -1378,7 +1412,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CONFIG_ID": integer, required.
@@ -1424,6 +1457,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"CONFIG_ID":{"type":"integer","format":"int64"}},"required":["CONFIG_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.config.delete`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.config.delete`.
 pub type DeleteResponse = bool;
 
@@ -1458,7 +1498,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "CONFIG_ID": integer, required.
@@ -1533,13 +1572,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"CONFIG_ID":{"type":"integer","format":"int64"},"SHOW_OFFLINE":{"anyOf":[{"$dep":0},{"type":"null"}]},"WITH_QUEUE":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["CONFIG_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.config.get`."}"#,
+    [GetRequestShowOffline, GetRequestWithQueue]
+);
+
 pub type GetRequestShowOffline = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestWithQueue = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imopenlines.config.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTIVE": string, optional.
@@ -2210,6 +2255,23 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"AGREEMENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AGREEMENT_MESSAGE":{"anyOf":[{"$dep":1},{"type":"null"}]},"AUTO_CLOSE_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_EXPIRE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"CATEGORY_ENABLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"CATEGORY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHECK_AVAILABLE":{"anyOf":[{"$dep":3},{"type":"null"}]},"CLOSE_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSE_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSE_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIRM_CLOSE":{"anyOf":[{"$dep":4},{"type":"null"}]},"CRM":{"anyOf":[{"$dep":5},{"type":"null"}]},"CRM_CHAT_TRACKER":{"anyOf":[{"$dep":6},{"type":"null"}]},"CRM_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE_SECOND":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE_THIRD":{"anyOf":[{"$dep":7},{"type":"null"}]},"CRM_FORWARD":{"anyOf":[{"$dep":8},{"type":"null"}]},"CRM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_TRANSFER_CHANGE":{"anyOf":[{"$dep":9},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"DEFAULT_OPERATOR_DATA":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"FULL_CLOSE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IGNORE_WELCOME_FORM_RESPONSIBLE":{"anyOf":[{"$dep":10},{"type":"null"}]},"KPI_CHECK_OPERATOR_ACTIVITY":{"anyOf":[{"$dep":11},{"type":"null"}]},"KPI_FIRST_ANSWER_ALERT":{"anyOf":[{"$dep":12},{"type":"null"}]},"KPI_FIRST_ANSWER_LIST":true,"KPI_FIRST_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FIRST_ANSWER_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FURTHER_ANSWER_ALERT":{"anyOf":[{"$dep":13},{"type":"null"}]},"KPI_FURTHER_ANSWER_LIST":true,"KPI_FURTHER_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FURTHER_ANSWER_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANGUAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_CHAT":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFY_USER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPERATOR_DATA":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUEUE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"QUEUE_FULL":{"anyOf":[{"type":"object","additionalProperties":{"$dep":14}},{"type":"null"}]},"QUEUE_ONLINE":{"anyOf":[{"$dep":15},{"type":"null"}]},"QUEUE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUEUE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUEUE_USERS_FIELDS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":16}},{"type":"null"}]},"QUICK_ANSWERS_IBLOCK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEND_NOTIFICATION_EMPTY_QUEUE":{"anyOf":[{"$dep":17},{"type":"null"}]},"SEND_WELCOME_EACH_SESSION":{"anyOf":[{"$dep":18},{"type":"null"}]},"SESSION_PRIORITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEMPORARY":{"anyOf":[{"$dep":19},{"type":"null"}]},"TYPE_MAX_CHAT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_WELCOME_FORM":{"anyOf":[{"$dep":20},{"type":"null"}]},"VOTE_BEFORE_FINISH":{"anyOf":[{"$dep":21},{"type":"null"}]},"VOTE_CLOSING_DELAY":{"anyOf":[{"$dep":22},{"type":"null"}]},"VOTE_MESSAGE":{"anyOf":[{"$dep":23},{"type":"null"}]},"VOTE_MESSAGE_1_DISLIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_1_LIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_1_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_DISLIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_LIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_TIME_LIMIT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WATCH_TYPING":{"anyOf":[{"$dep":24},{"type":"null"}]},"WELCOME_BOT_ENABLE":{"anyOf":[{"$dep":25},{"type":"null"}]},"WELCOME_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_BOT_JOIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_BOT_LEFT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_BOT_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_FORM_DELAY":{"anyOf":[{"$dep":26},{"type":"null"}]},"WELCOME_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_MESSAGE":{"anyOf":[{"$dep":27},{"type":"null"}]},"WELCOME_MESSAGE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"WORKTIME_DAYOFF_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_ENABLE":{"anyOf":[{"$dep":28},{"type":"null"}]},"WORKTIME_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_HOLIDAYS":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"WORKTIME_TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"$dep":29},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imopenlines.config.get`."}"#,
+    [GetResponseActive, GetResponseAgreementMessage, GetResponseCategoryEnable,
+    GetResponseCheckAvailable, GetResponseConfirmClose, GetResponseCrm,
+    GetResponseCrmChatTracker, GetResponseCrmCreateThird, GetResponseCrmForward,
+    GetResponseCrmTransferChange, GetResponseIgnoreWelcomeFormResponsible,
+    GetResponseKpiCheckOperatorActivity, GetResponseKpiFirstAnswerAlert,
+    GetResponseKpiFurtherAnswerAlert, GetResponseQueueFullValue, GetResponseQueueOnline,
+    GetResponseQueueUsersFieldsValue, GetResponseSendNotificationEmptyQueue,
+    GetResponseSendWelcomeEachSession, GetResponseTemporary, GetResponseUseWelcomeForm,
+    GetResponseVoteBeforeFinish, GetResponseVoteClosingDelay, GetResponseVoteMessage,
+    GetResponseWatchTyping, GetResponseWelcomeBotEnable, GetResponseWelcomeFormDelay,
+    GetResponseWelcomeMessage, GetResponseWorktimeEnable, GetResponseXmlId]
+);
+
 pub type GetResponseActive = ::bitrix24_runtime::YesNo;
 
 pub type GetResponseAgreementMessage = ::bitrix24_runtime::YesNo;
@@ -2239,7 +2301,6 @@ pub type GetResponseKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 pub type GetResponseKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseQueueFullValue {
     /// Wire name "DEPARTMENT_ID": string, optional.
@@ -2319,6 +2380,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFullValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseQueueFullValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseQueueFullValue,
+    r#"{"type":"object","properties":{"DEPARTMENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_AVATAR":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER_AVATAR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_NAME":{"anyOf":[{"$dep":1},{"type":"null"}]},"USER_WORK_POSITION":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseQueueFullValueUserAvatar, GetResponseQueueFullValueUserName,
+    GetResponseQueueFullValueUserWorkPosition]
+);
+
 pub type GetResponseQueueFullValueUserAvatar = super::super::enums::StringNull;
 
 pub type GetResponseQueueFullValueUserName = super::super::enums::StringNull;
@@ -2384,7 +2453,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CONFIG_ID": integer, required.
@@ -2444,8 +2512,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"CONFIG_ID":{"type":"integer","format":"int64"},"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["CONFIG_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.config.update`."}"#,
+    [UpdateRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "ACTIVE": string, optional.
@@ -3590,6 +3664,30 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestParams,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"AUTO_CLOSE_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"AUTO_CLOSE_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"AUTO_CLOSE_RULE":{"anyOf":[{"$dep":1},{"type":"null"}]},"AUTO_CLOSE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"AUTO_EXPIRE_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CATEGORY_ENABLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"CATEGORY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHECK_AVAILABLE":{"anyOf":[{"$dep":3},{"type":"null"}]},"CLOSE_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLOSE_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLOSE_RULE":{"anyOf":[{"$dep":4},{"type":"null"}]},"CLOSE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIRM_CLOSE":{"anyOf":[{"$dep":5},{"type":"null"}]},"CRM":{"anyOf":[{"$dep":6},{"type":"null"}]},"CRM_CHAT_TRACKER":{"anyOf":[{"$dep":7},{"type":"null"}]},"CRM_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE_SECOND":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE_THIRD":{"anyOf":[{"$dep":8},{"type":"null"}]},"CRM_FORWARD":{"anyOf":[{"$dep":9},{"type":"null"}]},"CRM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_TRANSFER_CHANGE":{"anyOf":[{"$dep":10},{"type":"null"}]},"DEFAULT_OPERATOR_DATA":true,"FULL_CLOSE_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IGNORE_WELCOME_FORM_RESPONSIBLE":{"anyOf":[{"$dep":11},{"type":"null"}]},"KPI_CHECK_OPERATOR_ACTIVITY":{"anyOf":[{"$dep":12},{"type":"null"}]},"KPI_FIRST_ANSWER_ALERT":{"anyOf":[{"$dep":13},{"type":"null"}]},"KPI_FIRST_ANSWER_LIST":true,"KPI_FIRST_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FIRST_ANSWER_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"KPI_FURTHER_ANSWER_ALERT":{"anyOf":[{"$dep":14},{"type":"null"}]},"KPI_FURTHER_ANSWER_LIST":true,"KPI_FURTHER_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FURTHER_ANSWER_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANGUAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_CHAT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NO_ANSWER_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NO_ANSWER_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NO_ANSWER_RULE":{"anyOf":[{"$dep":15},{"type":"null"}]},"NO_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPERATOR_DATA":{"anyOf":[{"$dep":16},{"type":"null"}]},"QUEUE":{"anyOf":[{"type":"array","items":{"$dep":17}},{"type":"null"}]},"QUEUE_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUEUE_TYPE":{"anyOf":[{"$dep":18},{"type":"null"}]},"QUICK_ANSWERS_IBLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SEND_WELCOME_EACH_SESSION":{"anyOf":[{"$dep":19},{"type":"null"}]},"SESSION_PRIORITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TEMPORARY":{"anyOf":[{"$dep":20},{"type":"null"}]},"TYPE_MAX_CHAT":{"anyOf":[{"$dep":21},{"type":"null"}]},"USE_WELCOME_FORM":{"anyOf":[{"$dep":22},{"type":"null"}]},"VOTE_BEFORE_FINISH":{"anyOf":[{"$dep":23},{"type":"null"}]},"VOTE_CLOSING_DELAY":{"anyOf":[{"$dep":24},{"type":"null"}]},"VOTE_MESSAGE":{"anyOf":[{"$dep":25},{"type":"null"}]},"VOTE_MESSAGE_1_DISLIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_1_LIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_1_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_DISLIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_LIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_TIME_LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WATCH_TYPING":{"anyOf":[{"$dep":26},{"type":"null"}]},"WELCOME_BOT_ENABLE":{"anyOf":[{"$dep":27},{"type":"null"}]},"WELCOME_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WELCOME_BOT_JOIN":{"anyOf":[{"$dep":28},{"type":"null"}]},"WELCOME_BOT_LEFT":{"anyOf":[{"$dep":29},{"type":"null"}]},"WELCOME_BOT_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WELCOME_FORM_DELAY":{"anyOf":[{"$dep":30},{"type":"null"}]},"WELCOME_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WELCOME_MESSAGE":{"anyOf":[{"$dep":31},{"type":"null"}]},"WELCOME_MESSAGE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF":true,"WORKTIME_DAYOFF_BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORKTIME_DAYOFF_FORM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORKTIME_DAYOFF_RULE":{"anyOf":[{"$dep":32},{"type":"null"}]},"WORKTIME_DAYOFF_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_ENABLE":{"anyOf":[{"$dep":33},{"type":"null"}]},"WORKTIME_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_HOLIDAYS":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_TO":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestParamsActive, UpdateRequestParamsAutoCloseRule,
+    UpdateRequestParamsCategoryEnable, UpdateRequestParamsCheckAvailable,
+    UpdateRequestParamsCloseRule, UpdateRequestParamsConfirmClose,
+    UpdateRequestParamsCrm, UpdateRequestParamsCrmChatTracker,
+    UpdateRequestParamsCrmCreateThird, UpdateRequestParamsCrmForward,
+    UpdateRequestParamsCrmTransferChange,
+    UpdateRequestParamsIgnoreWelcomeFormResponsible,
+    UpdateRequestParamsKpiCheckOperatorActivity, UpdateRequestParamsKpiFirstAnswerAlert,
+    UpdateRequestParamsKpiFurtherAnswerAlert, UpdateRequestParamsNoAnswerRule,
+    UpdateRequestParamsOperatorData, UpdateRequestParamsQueueItem,
+    UpdateRequestParamsQueueType, UpdateRequestParamsSendWelcomeEachSession,
+    UpdateRequestParamsTemporary, UpdateRequestParamsTypeMaxChat,
+    UpdateRequestParamsUseWelcomeForm, UpdateRequestParamsVoteBeforeFinish,
+    UpdateRequestParamsVoteClosingDelay, UpdateRequestParamsVoteMessage,
+    UpdateRequestParamsWatchTyping, UpdateRequestParamsWelcomeBotEnable,
+    UpdateRequestParamsWelcomeBotJoin, UpdateRequestParamsWelcomeBotLeft,
+    UpdateRequestParamsWelcomeFormDelay, UpdateRequestParamsWelcomeMessage,
+    UpdateRequestParamsWorktimeDayoffRule, UpdateRequestParamsWorktimeEnable]
+);
+
 pub type UpdateRequestParamsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestParamsAutoCloseRule = super::super::enums::NoneText;
@@ -3625,7 +3723,6 @@ pub type UpdateRequestParamsNoAnswerRule = super::super::enums::NoneText;
 pub type UpdateRequestParamsOperatorData = super::super::enums::ProfileQueueHide;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParamsQueueItem {
     /// Wire name "ENTITY_ID": string, optional.
@@ -3684,6 +3781,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParamsQueueItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParamsQueueItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestParamsQueueItem,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type UpdateRequestParamsQueueType = super::super::enums::EvenlyStrictlyAll;
 

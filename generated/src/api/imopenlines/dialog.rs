@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-dialog-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -104,9 +103,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"SESSION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `imopenlines.dialog.get`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imopenlines.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "avatar": string, optional.
@@ -360,11 +365,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"background_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date_create":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialog_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"disk_folder_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entity_data_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_link":{"anyOf":[{"$dep":0},{"type":"null"}]},"entity_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"is_new":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"last_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"last_message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"last_message_views":{"anyOf":[{"$dep":1},{"type":"null"}]},"manager_list":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"marked_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"mute_list":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":2},{"type":"null"}]},"public":{"anyOf":[{"type":"string"},{"type":"null"}]},"readed_list":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"restrictions":{"anyOf":[{"$dep":4},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"text_field_enabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"unread_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imopenlines.dialog.get`."}"#,
+    [GetResponseEntityLink, GetResponseLastMessageViews, GetResponsePermissions,
+    GetResponseReadedListItem, GetResponseRestrictions]
+);
+
 /// The type `imopenlines.entity_link`, defined once in `types`.
 pub type GetResponseEntityLink = super::super::types::imopenlines::EntityLink;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLastMessageViews {
     /// Wire name "count_of_viewers": integer, optional.
@@ -401,8 +413,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseLastMessageViews,
+    r#"{"type":"object","properties":{"count_of_viewers":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"first_viewers":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseLastMessageViewsFirstViewersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLastMessageViewsFirstViewersItem {
     /// Wire name "date": string (`date-time`), optional.
@@ -439,8 +457,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViewsFirstViewer
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViewsFirstViewersItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseLastMessageViewsFirstViewersItem,
+    r#"{"type":"object","properties":{"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePermissions {
     /// Wire name "can_post": string, optional.
@@ -502,8 +526,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponsePermissions,
+    r#"{"type":"object","properties":{"can_post":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_messages":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_settings":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_ui":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_users_add":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_users_delete":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReadedListItem {
     /// Wire name "date": string (`date-time`), optional.
@@ -545,8 +575,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReadedListItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseReadedListItem,
+    r#"{"type":"object","properties":{"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseRestrictions {
     /// Wire name "avatar": boolean, optional.
@@ -625,6 +661,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRestrictions {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseRestrictions);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseRestrictions,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"call":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extend":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave_owner":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mute":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"rename":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"send":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user_list":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.dialog.get";

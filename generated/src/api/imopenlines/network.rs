@@ -27,7 +27,6 @@ pub async fn join(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-network-join.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct JoinRequest {
     /// Wire name "CODE": string, required.
@@ -72,6 +71,13 @@ impl ::bitrix24_runtime::loose::Loose for JoinRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(JoinRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    JoinRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"}},"required":["CODE"],"additionalProperties":true,"description":"Parameters of `imopenlines.network.join`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.network.join`.
 pub type JoinResponse = i64;

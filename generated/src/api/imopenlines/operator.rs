@@ -31,7 +31,6 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -77,6 +76,13 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.operator.answer`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.operator.answer`.
 pub type AnswerResponse = bool;
 
@@ -113,7 +119,6 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -159,6 +164,13 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FinishRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FinishRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.operator.finish`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.operator.finish`.
 pub type FinishResponse = bool;
 
@@ -195,7 +207,6 @@ pub async fn skip(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-skip.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SkipRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -241,6 +252,13 @@ impl ::bitrix24_runtime::loose::Loose for SkipRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SkipRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SkipRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.operator.skip`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.operator.skip`.
 pub type SkipResponse = bool;
 
@@ -278,7 +296,6 @@ pub async fn spam(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-spam.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SpamRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -324,6 +341,13 @@ impl ::bitrix24_runtime::loose::Loose for SpamRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SpamRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SpamRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.operator.spam`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.operator.spam`.
 pub type SpamResponse = bool;
 
@@ -360,7 +384,6 @@ pub async fn transfer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-transfer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TransferRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -441,6 +464,13 @@ impl ::bitrix24_runtime::loose::Loose for TransferRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TransferRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TransferRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"QUEUE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TRANSFER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.operator.transfer`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.operator.transfer`.
 pub type TransferResponse = bool;

@@ -36,7 +36,6 @@ pub async fn intercept(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-intercept.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InterceptRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -82,6 +81,13 @@ impl ::bitrix24_runtime::loose::Loose for InterceptRequest {
 
 ::bitrix24_runtime::loose_deserialize!(InterceptRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    InterceptRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.session.intercept`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.session.intercept`.
 pub type InterceptResponse = bool;
 
@@ -113,7 +119,6 @@ pub async fn join(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-join.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct JoinRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -159,6 +164,13 @@ impl ::bitrix24_runtime::loose::Loose for JoinRequest {
 
 ::bitrix24_runtime::loose_deserialize!(JoinRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    JoinRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.session.join`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.session.join`.
 pub type JoinResponse = bool;
 
@@ -195,7 +207,6 @@ pub async fn open(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-open.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OpenRequest {
     /// Wire name "USER_CODE": string, required.
@@ -241,9 +252,15 @@ impl ::bitrix24_runtime::loose::Loose for OpenRequest {
 
 ::bitrix24_runtime::loose_deserialize!(OpenRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    OpenRequest,
+    r#"{"type":"object","properties":{"USER_CODE":{"type":"string"}},"required":["USER_CODE"],"additionalProperties":true,"description":"Parameters of `imopenlines.session.open`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.session.open`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OpenResponse {
     /// Wire name "chatId": integer, optional.
@@ -266,6 +283,13 @@ impl ::bitrix24_runtime::loose::Loose for OpenResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(OpenResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    OpenResponse,
+    r#"{"type":"object","properties":{"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imopenlines.session.open`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for OpenRequest {
     const NAME: &'static str = "imopenlines.session.open";
@@ -295,7 +319,6 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -340,6 +363,13 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StartRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.session.start`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.session.start`.
 pub type StartResponse = bool;

@@ -41,7 +41,6 @@ pub async fn addcard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-add-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddcardRequest {
     /// Wire name "block": integer, required.
@@ -135,6 +134,13 @@ impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddcardRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddcardRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"content":{"type":"string"},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"selector":{"type":"string"}},"required":["block","content","lid","selector"],"additionalProperties":true,"description":"Parameters of `landing.block.addcard`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.addcard`.
 pub type AddcardResponse = bool;
 
@@ -172,7 +178,6 @@ pub async fn change_anchor(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-anchor.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ChangeAnchorRequest {
     /// Wire name "block": integer, required.
@@ -258,6 +263,13 @@ impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ChangeAnchorRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ChangeAnchorRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"data":{"type":"string"},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","data","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.changeAnchor`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.changeAnchor`.
 pub type ChangeAnchorResponse = bool;
 
@@ -295,7 +307,6 @@ pub async fn change_node_name(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-node-name.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ChangeNodeNameRequest {
     /// Wire name "block": integer, required.
@@ -381,6 +392,13 @@ impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ChangeNodeNameRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ChangeNodeNameRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"data":{"type":"object","additionalProperties":true},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","data","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.changeNodeName`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.changeNodeName`.
 pub type ChangeNodeNameResponse = bool;
 
@@ -419,7 +437,6 @@ pub async fn clonecard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-clone-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ClonecardRequest {
     /// Wire name "block": integer, required.
@@ -506,6 +523,13 @@ impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ClonecardRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ClonecardRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"selector":{"type":"string"}},"required":["block","lid","selector"],"additionalProperties":true,"description":"Parameters of `landing.block.clonecard`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.clonecard`.
 pub type ClonecardResponse = bool;
 
@@ -543,7 +567,6 @@ pub async fn get_content_from_repository(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content-from-repository.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetContentFromRepositoryRequest {
     /// Wire name "code": string, required.
@@ -588,6 +611,13 @@ impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetContentFromRepositoryRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetContentFromRepositoryRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"}},"required":["code"],"additionalProperties":true,"description":"Parameters of `landing.block.getContentFromRepository`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.getContentFromRepository`.
 pub type GetContentFromRepositoryResponse = String;
 
@@ -619,7 +649,6 @@ pub async fn getbyid(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidRequest {
     /// Wire name "block": integer, required.
@@ -689,12 +718,18 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetbyidRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block"],"additionalProperties":true,"description":"Parameters of `landing.block.getbyid`."}"#,
+    [GetbyidRequestParams]
+);
+
 /// The type `landing.params`, defined once in `types`.
 pub type GetbyidRequestParams = super::super::types::landing::Params;
 
 /// The `result` of `landing.block.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetbyidResponse {
     /// Wire name "active": boolean, optional.
@@ -764,6 +799,13 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetbyidResponse,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"css":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"js":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"lid":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"meta":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.block.getbyid`."}"#,
+    [GetbyidResponseMeta]
+);
+
 /// The type `landing.meta`, defined once in `types`.
 pub type GetbyidResponseMeta = super::super::types::landing::Meta;
 
@@ -801,7 +843,6 @@ pub async fn getcontent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetcontentRequest {
     /// Wire name "block": integer, required.
@@ -888,8 +929,14 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetcontentRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetcontentRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"editMode":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lid":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.getcontent`."}"#,
+    [GetcontentRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetcontentRequestParams {
     /// Wire name "force_unactive": boolean, optional.
@@ -949,9 +996,15 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetcontentRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetcontentRequestParams,
+    r#"{"type":"object","properties":{"force_unactive":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"wrapper_show":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.block.getcontent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetcontentResponse {
     /// Wire name "access": string, optional.
@@ -1082,8 +1135,14 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetcontentResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetcontentResponse,
+    r#"{"type":"object","properties":{"access":{"anyOf":[{"type":"string"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"anchor":{"anyOf":[{"type":"string"},{"type":"null"}]},"assetStrings":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"content_ext":{"anyOf":[{"type":"string"},{"type":"null"}]},"css":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"designed":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"dynamicParams":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"js":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"lang":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"manifest":{"anyOf":[{"$dep":0},{"type":"null"}]},"php":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"repoId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"requiredUserAction":true,"sections":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.block.getcontent`."}"#,
+    [GetcontentResponseManifest]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetcontentResponseManifest {
     /// Wire name "block": object, optional.
@@ -1111,8 +1170,14 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentResponseManifest {
 
 ::bitrix24_runtime::loose_deserialize!(GetcontentResponseManifest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetcontentResponseManifest,
+    r#"{"type":"object","properties":{"block":{"anyOf":[{"$dep":0},{"type":"null"}]},"cards":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetcontentResponseManifestBlock]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetcontentResponseManifestBlock {
     /// Wire name "name": string, optional.
@@ -1139,6 +1204,13 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentResponseManifestBlock {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetcontentResponseManifestBlock);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetcontentResponseManifestBlock,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"section":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetcontentRequest {
     const NAME: &'static str = "landing.block.getcontent";
@@ -1173,7 +1245,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "lid": integer, required.
@@ -1243,6 +1314,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.block.getlist`."}"#,
+    [GetlistRequestParams]
+);
+
 /// The type `landing.params`, defined once in `types`.
 pub type GetlistRequestParams = super::super::types::landing::Params;
 
@@ -1250,7 +1328,6 @@ pub type GetlistRequestParams = super::super::types::landing::Params;
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "active": boolean, optional.
@@ -1320,6 +1397,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItem,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"css":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"js":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"lid":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"meta":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistResponseItemMeta]
+);
+
 /// The type `landing.meta`, defined once in `types`.
 pub type GetlistResponseItemMeta = super::super::types::landing::Meta;
 
@@ -1357,7 +1441,6 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Wire name "block": integer, required.
@@ -1433,8 +1516,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.getmanifest`."}"#,
+    [GetmanifestRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequestParams {
     /// Wire name "edit_mode": boolean, optional.
@@ -1481,9 +1570,15 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestRequestParams,
+    r#"{"type":"object","properties":{"edit_mode":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.block.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponse {
     /// Wire name "assets": object, optional.
@@ -1581,8 +1676,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponse,
+    r#"{"type":"object","properties":{"assets":{"anyOf":[{"$dep":0},{"type":"null"}]},"attrs":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"block":{"anyOf":[{"$dep":1},{"type":"null"}]},"callbacks":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"cards":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"menu":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"namespace":{"anyOf":[{"type":"string"},{"type":"null"}]},"nodes":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"style":{"anyOf":[{"$dep":2},{"type":"null"}]},"timestamp":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.block.getmanifest`."}"#,
+    [GetmanifestResponseAssets, GetmanifestResponseBlock, GetmanifestResponseStyle]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseAssets {
     /// Wire name "callbacks": array of any JSON, optional.
@@ -1629,8 +1730,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseAssets);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseAssets,
+    r#"{"type":"object","properties":{"callbacks":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"class":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"css":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"ext":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"js":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseBlock {
     /// Wire name "attrsFormDescription": string, optional.
@@ -1678,8 +1785,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseBlock);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseBlock,
+    r#"{"type":"object","properties":{"attrsFormDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"dynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"section":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"subtype":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseStyle {
     /// Wire name "block": object, optional.
@@ -1707,8 +1820,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseStyle {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseStyle);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseStyle,
+    r#"{"type":"object","properties":{"block":{"anyOf":[{"$dep":0},{"type":"null"}]},"nodes":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestResponseStyleBlock]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseStyleBlock {
     /// Wire name "type": array of string, optional.
@@ -1731,6 +1850,13 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseStyleBlock {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseStyleBlock);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseStyleBlock,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "landing.block.getmanifest";
@@ -1765,7 +1891,6 @@ pub async fn getmanifestfile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileRequest {
     /// Wire name "code": string, required.
@@ -1810,9 +1935,15 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestfileRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestfileRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"}},"required":["code"],"additionalProperties":true,"description":"Parameters of `landing.block.getmanifestfile`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.getmanifestfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileResponse {
     /// Wire name "assets": object, optional.
@@ -1870,8 +2001,15 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestfileResponse,
+    r#"{"type":"object","properties":{"assets":{"anyOf":[{"$dep":0},{"type":"null"}]},"attrs":true,"block":{"anyOf":[{"$dep":1},{"type":"null"}]},"cards":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"menu":true,"nodes":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"style":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.block.getmanifestfile`."}"#,
+    [GetmanifestfileResponseAssets, GetmanifestfileResponseBlock,
+    GetmanifestfileResponseStyle]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileResponseAssets {
     /// Wire name "ext": array of string, optional.
@@ -1895,8 +2033,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseAssets {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseAssets);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestfileResponseAssets,
+    r#"{"type":"object","properties":{"ext":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileResponseBlock {
     /// Wire name "dynamic": boolean, optional.
@@ -1933,8 +2077,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseBlock {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseBlock);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestfileResponseBlock,
+    r#"{"type":"object","properties":{"dynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"section":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileResponseStyle {
     /// Wire name "block": object, optional.
@@ -1962,8 +2112,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseStyle {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseStyle);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestfileResponseStyle,
+    r#"{"type":"object","properties":{"block":{"anyOf":[{"$dep":0},{"type":"null"}]},"nodes":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestfileResponseStyleBlock]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileResponseStyleBlock {
     /// Wire name "additional": object, optional.
@@ -1995,8 +2151,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseStyleBlock {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseStyleBlock);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestfileResponseStyleBlock,
+    r#"{"type":"object","properties":{"additional":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestfileResponseStyleBlockAdditional]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileResponseStyleBlockAdditional {
     /// Wire name "attrsType": array of string, optional.
@@ -2028,6 +2190,13 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseStyleBlockAddit
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseStyleBlockAdditional);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestfileResponseStyleBlockAdditional,
+    r#"{"type":"object","properties":{"attrsType":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetmanifestfileRequest {
     const NAME: &'static str = "landing.block.getmanifestfile";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2056,7 +2225,6 @@ pub async fn getrepository(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-repository.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetrepositoryRequest {
     /// Wire name "scope": string, optional.
@@ -2112,9 +2280,15 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetrepositoryRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetrepositoryRequest,
+    r#"{"type":"object","properties":{"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"section":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.block.getrepository`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.getrepository`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetrepositoryResponse {
     /// Wire name "app_code": string, optional.
@@ -2190,8 +2364,14 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetrepositoryResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetrepositoryResponse,
+    r#"{"type":"object","properties":{"app_code":{"anyOf":[{"type":"string"},{"type":"null"}]},"items":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"meta":{"anyOf":[{"$dep":1},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"new":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"separator":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"specialType":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.block.getrepository`."}"#,
+    [GetrepositoryResponseItemsValue, GetrepositoryResponseMeta]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetrepositoryResponseItemsValue {
     /// Wire name "app_code": string, optional.
@@ -2325,8 +2505,14 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItemsValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseItemsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetrepositoryResponseItemsValue,
+    r#"{"type":"object","properties":{"app_code":{"anyOf":[{"type":"string"},{"type":"null"}]},"app_expired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"favoriteMy":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"namespace":{"anyOf":[{"type":"string"},{"type":"null"}]},"new":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"only_for_license":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"repo_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"requires_updates":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"restricted":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"section":{"anyOf":[{"$dep":0},{"type":"null"}]},"system":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"version":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetrepositoryResponseItemsValueSection]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetrepositoryResponseItemsValueSection {
@@ -2361,8 +2547,13 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItemsValueSection
 
 ::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseItemsValueSection);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetrepositoryResponseItemsValueSection,
+    r#"{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"string"}]}"#, []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetrepositoryResponseMeta {
     /// Wire name "ai_text_max_tokens": integer, optional.
@@ -2394,6 +2585,13 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseMeta {
 
 ::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseMeta);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetrepositoryResponseMeta,
+    r#"{"type":"object","properties":{"ai_text_max_tokens":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ai_text_placeholder":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetrepositoryRequest {
     const NAME: &'static str = "landing.block.getrepository";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2422,7 +2620,6 @@ pub async fn removecard(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-remove-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemovecardRequest {
     /// Wire name "block": integer, required.
@@ -2509,6 +2706,13 @@ impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RemovecardRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemovecardRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"selector":{"type":"string"}},"required":["block","lid","selector"],"additionalProperties":true,"description":"Parameters of `landing.block.removecard`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.removecard`.
 pub type RemovecardResponse = bool;
 
@@ -2546,7 +2750,6 @@ pub async fn update_cards(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-cards.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateCardsRequest {
     /// Wire name "block": integer, required.
@@ -2621,6 +2824,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateCardsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateCardsRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"data":{"type":"object","additionalProperties":true},"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","data","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.updateCards`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.updateCards`.
 pub type UpdateCardsResponse = bool;
 
@@ -2658,7 +2868,6 @@ pub async fn update_styles(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-styles.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateStylesRequest {
     /// Wire name "block": integer, required.
@@ -2744,6 +2953,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateStylesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateStylesRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"data":{"type":"object","additionalProperties":true},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","data","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.updateStyles`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.updateStyles`.
 pub type UpdateStylesResponse = bool;
 
@@ -2781,7 +2997,6 @@ pub async fn updateattrs(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-attrs.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateattrsRequest {
     /// Wire name "block": integer, required.
@@ -2856,6 +3071,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateattrsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateattrsRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"data":{"type":"object","additionalProperties":true},"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","data","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.updateattrs`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.updateattrs`.
 pub type UpdateattrsResponse = bool;
 
@@ -2892,7 +3114,6 @@ pub async fn updatecontent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdatecontentRequest {
     /// Wire name "block": integer, required.
@@ -2990,6 +3211,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdatecontentRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdatecontentRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"content":{"type":"string"},"designed":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","content","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.updatecontent`."}"#,
+    []
+);
+
 /// The `result` of `landing.block.updatecontent`.
 pub type UpdatecontentResponse = bool;
 
@@ -3026,7 +3254,6 @@ pub async fn updatenodes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-nodes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdatenodesRequest {
     /// Wire name "additional": object, optional.
@@ -3127,8 +3354,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdatenodesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdatenodesRequest,
+    r#"{"type":"object","properties":{"additional":{"anyOf":[{"$dep":0},{"type":"null"}]},"block":{"type":"integer","format":"int64"},"data":{"type":"object","additionalProperties":true},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","data","lid"],"additionalProperties":true,"description":"Parameters of `landing.block.updatenodes`."}"#,
+    [UpdatenodesRequestAdditional]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdatenodesRequestAdditional {
     /// Wire name "appendMenu": boolean, optional.
@@ -3175,6 +3408,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequestAdditional {
 
 ::bitrix24_runtime::loose_deserialize!(UpdatenodesRequestAdditional);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdatenodesRequestAdditional,
+    r#"{"type":"object","properties":{"appendMenu":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.block.updatenodes`.
 pub type UpdatenodesResponse = bool;
 
@@ -3214,7 +3454,6 @@ pub async fn uploadfile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadfileRequest {
     /// Wire name "block": integer, required.
@@ -3316,8 +3555,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadfileRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadfileRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"ext":{"anyOf":[{"type":"string"},{"type":"null"}]},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"picture":{"$dep":1},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"temp":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["block","picture"],"additionalProperties":true,"description":"Parameters of `landing.block.uploadfile`."}"#,
+    [UploadfileRequestParams, UploadfileRequestPicture]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadfileRequestParams {
     /// Wire name "height": integer, optional.
@@ -3387,8 +3632,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(UploadfileRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadfileRequestParams,
+    r#"{"type":"object","properties":{"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"resize_type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UploadfileRequestPicture {
@@ -3423,9 +3674,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequestPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UploadfileRequestPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadfileRequestPicture,
+    r#"{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"string"}]}"#, []
+);
+
 /// The `result` of `landing.block.uploadfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadfileResponse {
     /// Wire name "id": integer, optional.
@@ -3452,6 +3708,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadfileResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadfileResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"src":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.block.uploadfile`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UploadfileRequest {
     const NAME: &'static str = "landing.block.uploadfile";

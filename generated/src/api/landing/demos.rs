@@ -28,7 +28,6 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -75,8 +74,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequest,
+    r#"{"type":"object","properties":{"params":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.demos.getList`."}"#,
+    [GetListRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "filter": object, optional.
@@ -177,8 +182,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParams,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"group":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetListRequestParamsFilter, GetListRequestParamsOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -449,12 +460,18 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParamsFilter,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"APP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANG":true,"MANIFEST":true,"MODIFIED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW2X":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW3X":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TPL_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetListRequestParamsFilterTplType, GetListRequestParamsFilterType]
+);
+
 pub type GetListRequestParamsFilterTplType = super::super::enums::SP;
 
 pub type GetListRequestParamsFilterType = super::super::enums::PageStoreKnowledgeEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsOrder {
     /// Wire name "ID": string, optional.
@@ -501,11 +518,17 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParamsOrder,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.demos.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -655,6 +678,13 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"APP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANG":true,"MANIFEST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MODIFIED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW2X":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW3X":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TPL_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetListResponseItemTplType, GetListResponseItemType]
+);
+
 pub type GetListResponseItemTplType = super::super::enums::SP;
 
 pub type GetListResponseItemType = super::super::enums::PageStoreKnowledgeEtc;
@@ -692,7 +722,6 @@ pub async fn get_page_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-page-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -750,6 +779,13 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetPageListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPageListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"$dep":1}},"required":["type"],"additionalProperties":true,"description":"Parameters of `landing.demos.getPageList`."}"#,
+    [::bitrix24_runtime::Filter, GetPageListRequestType]
+);
+
 pub type GetPageListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getPageList`.
@@ -759,7 +795,6 @@ pub type GetPageListResponse = ::std::collections::BTreeMap<
 >;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListResponseValue {
     /// Wire name "ACTIVE": boolean, optional.
@@ -887,8 +922,14 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetPageListResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPageListResponseValue,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"APP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"AVAILABLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOCK_DELETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW2X":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW3X":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUBLICATION":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REST":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SECTION":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"SINGLETON":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetPageListResponseValueData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListResponseValueData {
     /// Wire name "active": boolean, optional.
@@ -1084,8 +1125,14 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponseValueData {
 
 ::bitrix24_runtime::loose_deserialize!(GetPageListResponseValueData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPageListResponseValueData,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"charset":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"disable_import":{"anyOf":[{"type":"string"},{"type":"null"}]},"encoded":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"fields":true,"folders":true,"is_webform_page":{"anyOf":[{"type":"string"},{"type":"null"}]},"items":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"layout":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"lock_delete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"master_pages":true,"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"old_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"publication":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"section":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"show_in_list":{"anyOf":[{"type":"string"},{"type":"null"}]},"singleton":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"syspages":true,"type":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetPageListResponseValueDataItemsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListResponseValueDataItemsValue {
     /// Wire name "code": string, optional.
@@ -1108,6 +1155,13 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponseValueDataItemsValue
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetPageListResponseValueDataItemsValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPageListResponseValueDataItemsValue,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetPageListRequest {
     const NAME: &'static str = "landing.demos.getPageList";
@@ -1143,7 +1197,6 @@ pub async fn get_site_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-site-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1201,6 +1254,13 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetSiteListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSiteListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"$dep":1}},"required":["type"],"additionalProperties":true,"description":"Parameters of `landing.demos.getSiteList`."}"#,
+    [::bitrix24_runtime::Filter, GetSiteListRequestType]
+);
+
 pub type GetSiteListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getSiteList`.
@@ -1210,7 +1270,6 @@ pub type GetSiteListResponse = ::std::collections::BTreeMap<
 >;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListResponseValue {
     /// Wire name "ACTIVE": boolean, optional.
@@ -1338,8 +1397,14 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetSiteListResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSiteListResponseValue,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"APP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"AVAILABLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOCK_DELETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW2X":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW3X":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUBLICATION":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REST":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SECTION":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"SINGLETON":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetSiteListResponseValueData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListResponseValueData {
     /// Wire name "active": boolean, optional.
@@ -1503,6 +1568,13 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseValueData {
 
 ::bitrix24_runtime::loose_deserialize!(GetSiteListResponseValueData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSiteListResponseValueData,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"charset":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"encoded":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"fields":true,"folders":true,"items":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"layout":true,"lock_delete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"master_pages":true,"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"old_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"show_in_list":{"anyOf":[{"type":"string"},{"type":"null"}]},"singleton":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"syspages":true,"type":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetSiteListRequest {
     const NAME: &'static str = "landing.demos.getSiteList";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1537,7 +1609,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "data": object, required.
@@ -1592,8 +1663,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"data":{"$dep":0},"params":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["data"],"additionalProperties":true,"description":"Parameters of `landing.demos.register`."}"#,
+    [RegisterRequestData, RegisterRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestData {
     /// Wire name "charset": string, optional.
@@ -1870,8 +1947,16 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestData,
+    r#"{"type":"object","properties":{"charset":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"type":"string"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"folders":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"items":{"anyOf":[{"type":"object","additionalProperties":{"$dep":2}},{"type":"null"}]},"layout":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"show_in_list":{"anyOf":[{"type":"string"},{"type":"null"}]},"site_code":{"anyOf":[{"type":"string"},{"type":"null"}]},"syspages":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]},"tpl_type":{"anyOf":[{"$dep":5},{"type":"null"}]},"type":{"anyOf":[{"$dep":6},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["code"],"additionalProperties":true}"#,
+    [RegisterRequestDataFields, RegisterRequestDataFoldersItem,
+    RegisterRequestDataItemsValue, RegisterRequestDataLayoutItem,
+    RegisterRequestDataSyspagesItem, RegisterRequestDataTplType, RegisterRequestDataType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataFields {
     /// Wire name "ADDITIONAL_FIELDS": object, optional.
@@ -1944,8 +2029,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFields {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_FIELDS":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"LANDING_ID_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataFoldersItem {
     /// Wire name "charset": string, optional.
@@ -2182,8 +2273,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFoldersItem {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataFoldersItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataFoldersItem,
+    r#"{"type":"object","properties":{"charset":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"folders":true,"items":true,"layout":{"anyOf":[{"$dep":1},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"show_in_list":{"anyOf":[{"type":"string"},{"type":"null"}]},"site_code":{"anyOf":[{"type":"string"},{"type":"null"}]},"syspages":true,"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [RegisterRequestDataFoldersItemFields, RegisterRequestDataFoldersItemLayout]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataFoldersItemFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -2256,8 +2353,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFoldersItemFields {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataFoldersItemFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataFoldersItemFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_FIELDS":true,"LANDING_ID_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataFoldersItemLayout {
     /// Wire name "code": string, optional.
@@ -2313,8 +2416,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFoldersItemLayout {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataFoldersItemLayout);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataFoldersItemLayout,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"ref":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataItemsValue {
     /// Wire name "code": string, optional.
@@ -2539,8 +2648,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsValue {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataItemsValue,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"items":{"anyOf":[{"$dep":1},{"type":"null"}]},"layout":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"old_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"show_in_list":{"anyOf":[{"type":"string"},{"type":"null"}]},"tpl_type":{"anyOf":[{"$dep":2},{"type":"null"}]},"type":{"anyOf":[{"$dep":3},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [RegisterRequestDataItemsValueFields, RegisterRequestDataItemsValueItems,
+    RegisterRequestDataItemsValueTplType, RegisterRequestDataItemsValueType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataItemsValueFields {
     /// Wire name "TITLE": string, optional.
@@ -2587,8 +2703,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsValueFields {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsValueFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataItemsValueFields,
+    r#"{"type":"object","properties":{"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataItemsValueItems {
     /// Wire name "access": string, optional.
@@ -2720,12 +2842,18 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsValueItems {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsValueItems);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataItemsValueItems,
+    r#"{"type":"object","properties":{"access":{"anyOf":[{"type":"string"},{"type":"null"}]},"anchor":{"anyOf":[{"type":"string"},{"type":"null"}]},"attrs":true,"cards":true,"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"nodes":true,"old_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"style":true},"additionalProperties":true}"#,
+    []
+);
+
 pub type RegisterRequestDataItemsValueTplType = super::super::enums::SP;
 
 pub type RegisterRequestDataItemsValueType = super::super::enums::PageStoreKnowledgeEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataLayoutItem {
     /// Wire name "code": string, optional.
@@ -2781,8 +2909,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataLayoutItem {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataLayoutItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataLayoutItem,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"ref":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataSyspagesItem {
     /// Wire name "charset": string, optional.
@@ -3019,8 +3153,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataSyspagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataSyspagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataSyspagesItem,
+    r#"{"type":"object","properties":{"charset":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"folders":true,"items":true,"layout":{"anyOf":[{"$dep":1},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"show_in_list":{"anyOf":[{"type":"string"},{"type":"null"}]},"site_code":{"anyOf":[{"type":"string"},{"type":"null"}]},"syspages":true,"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [RegisterRequestDataSyspagesItemFields, RegisterRequestDataSyspagesItemLayout]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataSyspagesItemFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -3093,8 +3233,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataSyspagesItemFields 
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataSyspagesItemFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataSyspagesItemFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_FIELDS":true,"LANDING_ID_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataSyspagesItemLayout {
     /// Wire name "code": string, optional.
@@ -3150,12 +3296,18 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataSyspagesItemLayout 
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataSyspagesItemLayout);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestDataSyspagesItemLayout,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"ref":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type RegisterRequestDataTplType = super::super::enums::SP;
 
 pub type RegisterRequestDataType = super::super::enums::PageStoreKnowledgeEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestParams {
     /// Wire name "lang": any JSON, optional.
@@ -3225,6 +3377,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestParams,
+    r#"{"type":"object","properties":{"lang":true,"lang_original":{"anyOf":[{"type":"string"},{"type":"null"}]},"site_template_id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.demos.register`.
 pub type RegisterResponse = Vec<i64>;
 
@@ -3262,7 +3421,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "code": string, required.
@@ -3306,6 +3464,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"}},"required":["code"],"additionalProperties":true,"description":"Parameters of `landing.demos.unregister`."}"#,
+    []
+);
 
 /// The `result` of `landing.demos.unregister`.
 pub type UnregisterResponse = bool;

@@ -51,7 +51,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -106,8 +105,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `landing.landing.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ADDITIONAL_FIELDS": object, optional.
@@ -292,8 +297,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]},"BLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"FOLDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"FOLDER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MENU_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITEMAP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"type":"integer","format":"int64"},"TITLE":{"type":"string"},"TPL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["SITE_ID","TITLE"],"additionalProperties":true}"#,
+    [AddRequestFieldsAdditionalFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsAdditionalFields {
     /// Wire name "THEME_CODE": string, optional.
@@ -340,6 +351,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsAdditionalFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsAdditionalFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsAdditionalFields,
+    r#"{"type":"object","properties":{"THEME_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.landing.add`.
 pub type AddResponse = i64;
 
@@ -379,7 +397,6 @@ pub async fn add_by_template(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add-by-template.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddByTemplateRequest {
     /// Wire name "code": string, required.
@@ -456,8 +473,14 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddByTemplateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddByTemplateRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"type":"integer","format":"int64"}},"required":["code","siteId"],"additionalProperties":true,"description":"Parameters of `landing.landing.addByTemplate`."}"#,
+    [AddByTemplateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddByTemplateRequestFields {
     /// Wire name "ADD_IN_MENU": string, optional.
@@ -614,8 +637,14 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddByTemplateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddByTemplateRequestFields,
+    r#"{"type":"object","properties":{"ADD_IN_MENU":{"anyOf":[{"type":"string"},{"type":"null"}]},"BLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"FOLDER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MENU_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREPARE_BLOCKS":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PREPARE_BLOCKS_DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"SITE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddByTemplateRequestFieldsPrepareBlocksData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddByTemplateRequestFieldsPrepareBlocksData {
     /// Wire name "ACTION": string, optional.
@@ -671,6 +700,13 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFieldsPrepareBlock
 
 ::bitrix24_runtime::loose_deserialize!(AddByTemplateRequestFieldsPrepareBlocksData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddByTemplateRequestFieldsPrepareBlocksData,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARAMS":true},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.landing.addByTemplate`.
 pub type AddByTemplateResponse = i64;
 
@@ -712,7 +748,6 @@ pub async fn addblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-add-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddblockRequest {
     /// Wire name "fields": object, required.
@@ -788,8 +823,14 @@ impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddblockRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["fields","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.addblock`."}"#,
+    [AddblockRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddblockRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -883,6 +924,13 @@ impl ::bitrix24_runtime::loose::Loose for AddblockRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddblockRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddblockRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"AFTER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CODE":{"type":"string"},"CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RETURN_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CODE"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.landing.addblock`.
 pub type AddblockResponse = i64;
 
@@ -921,7 +969,6 @@ pub async fn copy(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-copy.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyRequest {
     /// Wire name "lid": integer, required.
@@ -1014,6 +1061,13 @@ impl ::bitrix24_runtime::loose::Loose for CopyRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CopyRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CopyRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"skipSystem":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"toFolderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"toSiteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.copy`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.copy`.
 pub type CopyResponse = i64;
 
@@ -1049,7 +1103,6 @@ pub async fn copyblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-copy-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyblockRequest {
     /// Wire name "block": integer, required.
@@ -1125,8 +1178,14 @@ impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CopyblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CopyblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.copyblock`."}"#,
+    [CopyblockRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyblockRequestParams {
     /// Wire name "AFTER_ID": integer, optional.
@@ -1186,6 +1245,13 @@ impl ::bitrix24_runtime::loose::Loose for CopyblockRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(CopyblockRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CopyblockRequestParams,
+    r#"{"type":"object","properties":{"AFTER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RETURN_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.landing.copyblock`.
 pub type CopyblockResponse = i64;
 
@@ -1222,7 +1288,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "lid": integer, required.
@@ -1277,6 +1342,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.delete`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.delete`.
 pub type DeleteResponse = bool;
 
@@ -1315,7 +1387,6 @@ pub async fn deleteblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-delete-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteblockRequest {
     /// Wire name "block": integer, required.
@@ -1380,6 +1451,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.deleteblock`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.deleteblock`.
 pub type DeleteblockResponse = bool;
 
@@ -1416,7 +1494,6 @@ pub async fn downblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-down-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownblockRequest {
     /// Wire name "block": integer, required.
@@ -1492,6 +1569,13 @@ impl ::bitrix24_runtime::loose::Loose for DownblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DownblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.downblock`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.downblock`.
 pub type DownblockResponse = bool;
 
@@ -1530,7 +1614,6 @@ pub async fn favorite_block(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-favorite-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FavoriteBlockRequest {
     /// Wire name "block": integer, required.
@@ -1606,8 +1689,14 @@ impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FavoriteBlockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FavoriteBlockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"meta":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.favoriteBlock`."}"#,
+    [FavoriteBlockRequestMeta]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FavoriteBlockRequestMeta {
     /// Wire name "name": string, optional.
@@ -1690,6 +1779,13 @@ impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequestMeta {
 
 ::bitrix24_runtime::loose_deserialize!(FavoriteBlockRequestMeta);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FavoriteBlockRequestMeta,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"section":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"tpl_code":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.landing.favoriteBlock`.
 pub type FavoriteBlockResponse = i64;
 
@@ -1729,7 +1825,6 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -1785,8 +1880,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequest,
+    r#"{"type":"object","properties":{"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.landing.getList`."}"#,
+    [GetListRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "check_area": boolean, optional.
@@ -1929,8 +2030,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParams,
+    r#"{"type":"object","properties":{"check_area":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"get_preview":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"get_urls":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"group":true,"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetListRequestParamsFilter, GetListRequestParamsOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -2172,8 +2279,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParamsFilter,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_PUBLIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"FOLDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"FOLDER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFIED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITEMAP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TPL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsOrder {
     /// Wire name "ID": string, optional.
@@ -2220,11 +2333,17 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParamsOrder,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.landing.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "DATE_MODIFY": string, optional.
@@ -2304,6 +2423,13 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListResponseItem,
+    r#"{"type":"object","properties":{"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOMAIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_AREA":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUBLIC_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.landing.getList";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2336,7 +2462,6 @@ pub async fn getadditionalfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-additional-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsRequest {
     /// Wire name "lid": integer, required.
@@ -2391,9 +2516,15 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetadditionalfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetadditionalfieldsRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.getadditionalfields`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.getadditionalfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsResponse {
     /// Wire name "FONTS_CODE": string, optional.
@@ -2488,6 +2619,13 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetadditionalfieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetadditionalfieldsResponse,
+    r#"{"type":"object","properties":{"FONTS_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"GACOUNTER_USE":{"anyOf":[{"type":"string"},{"type":"null"}]},"METAMAIN_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"METAMAIN_USE":{"anyOf":[{"type":"string"},{"type":"null"}]},"METAOG_IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"METAOG_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS_PRICE_CODE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"SETTINGS_SHOW_PRICE_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"THEMEFONTS_LINE_HEIGHT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"YACOUNTER_USE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.landing.getadditionalfields`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetadditionalfieldsRequest {
     const NAME: &'static str = "landing.landing.getadditionalfields";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2520,7 +2658,6 @@ pub async fn getpreview(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-preview.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetpreviewRequest {
     /// Wire name "lid": integer, required.
@@ -2575,6 +2712,13 @@ impl ::bitrix24_runtime::loose::Loose for GetpreviewRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetpreviewRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetpreviewRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.getpreview`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.getpreview`.
 pub type GetpreviewResponse = String;
 
@@ -2606,7 +2750,6 @@ pub async fn getpublicurl(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetpublicurlRequest {
     /// Wire name "lid": integer, required.
@@ -2661,6 +2804,13 @@ impl ::bitrix24_runtime::loose::Loose for GetpublicurlRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetpublicurlRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetpublicurlRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.getpublicurl`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.getpublicurl`.
 pub type GetpublicurlResponse = String;
 
@@ -2698,7 +2848,6 @@ pub async fn hideblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-hide-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct HideblockRequest {
     /// Wire name "block": integer, required.
@@ -2763,6 +2912,13 @@ impl ::bitrix24_runtime::loose::Loose for HideblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(HideblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    HideblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.hideblock`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.hideblock`.
 pub type HideblockResponse = bool;
 
@@ -2799,7 +2955,6 @@ pub async fn mark_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeleteRequest {
     /// Wire name "lid": integer, required.
@@ -2869,6 +3024,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkDeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkDeleteRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"mark":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.markDelete`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.markDelete`.
 pub type MarkDeleteResponse = i64;
 
@@ -2907,7 +3069,6 @@ pub async fn mark_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkUnDeleteRequest {
     /// Wire name "lid": integer, required.
@@ -2952,6 +3113,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkUnDeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkUnDeleteRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.markUnDelete`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.markUnDelete`.
 pub type MarkUnDeleteResponse = i64;
 
@@ -2988,7 +3156,6 @@ pub async fn markdeletedblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-deleted-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkdeletedblockRequest {
     /// Wire name "block": integer, required.
@@ -3075,6 +3242,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkdeletedblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkdeletedblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkdeletedblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"mark":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.markdeletedblock`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.markdeletedblock`.
 pub type MarkdeletedblockResponse = bool;
 
@@ -3112,7 +3286,6 @@ pub async fn markundeletedblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-undeleted-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkundeletedblockRequest {
     /// Wire name "block": integer, required.
@@ -3188,6 +3361,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkundeletedblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkundeletedblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkundeletedblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.markundeletedblock`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.markundeletedblock`.
 pub type MarkundeletedblockResponse = bool;
 
@@ -3225,7 +3405,6 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveRequest {
     /// Wire name "lid": integer, required.
@@ -3306,6 +3485,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"toFolderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"toSiteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.move`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.move`.
 pub type MoveResponse = bool;
 
@@ -3345,7 +3531,6 @@ pub async fn moveblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-move-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockRequest {
     /// Wire name "block": integer, required.
@@ -3421,8 +3606,14 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.moveblock`."}"#,
+    [MoveblockRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockRequestParams {
     /// Wire name "AFTER_ID": integer, optional.
@@ -3482,9 +3673,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(MoveblockRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveblockRequestParams,
+    r#"{"type":"object","properties":{"AFTER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RETURN_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.landing.moveblock`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockResponse {
     /// Wire name "content": object, optional.
@@ -3516,8 +3713,14 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MoveblockResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveblockResponse,
+    r#"{"type":"object","properties":{"content":{"anyOf":[{"$dep":0},{"type":"null"}]},"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.landing.moveblock`."}"#,
+    [MoveblockResponseContent]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockResponseContent {
     /// Wire name "access": string, optional.
@@ -3639,8 +3842,14 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockResponseContent {
 
 ::bitrix24_runtime::loose_deserialize!(MoveblockResponseContent);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveblockResponseContent,
+    r#"{"type":"object","properties":{"access":{"anyOf":[{"type":"string"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"anchor":{"anyOf":[{"type":"string"},{"type":"null"}]},"assetStrings":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"content_ext":{"anyOf":[{"type":"string"},{"type":"null"}]},"css":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"designed":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"dynamicParams":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"js":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"lang":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"manifest":{"anyOf":[{"$dep":0},{"type":"null"}]},"php":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"repoId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sections":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MoveblockResponseContentManifest]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockResponseContentManifest {
     /// Wire name "block": object, optional.
@@ -3688,8 +3897,14 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockResponseContentManifest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveblockResponseContentManifest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveblockResponseContentManifest,
+    r#"{"type":"object","properties":{"block":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"namespace":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestamp":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [MoveblockResponseContentManifestBlock]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveblockResponseContentManifestBlock {
     /// Wire name "name": string, optional.
@@ -3726,6 +3941,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockResponseContentManifestBlock 
 
 ::bitrix24_runtime::loose_deserialize!(MoveblockResponseContentManifestBlock);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveblockResponseContentManifestBlock,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"section":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"type":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for MoveblockRequest {
     const NAME: &'static str = "landing.landing.moveblock";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -3759,7 +3981,6 @@ pub async fn publication(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-publication.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PublicationRequest {
     /// Wire name "lid": integer, required.
@@ -3814,6 +4035,13 @@ impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PublicationRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PublicationRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.publication`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.publication`.
 pub type PublicationResponse = bool;
 
@@ -3859,7 +4087,6 @@ pub async fn remove_entities(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-remove-entities.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveEntitiesRequest {
     /// Wire name "data": object, required.
@@ -3924,8 +4151,14 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveEntitiesRequest,
+    r#"{"type":"object","properties":{"data":{"$dep":0},"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["data","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.removeEntities`."}"#,
+    [RemoveEntitiesRequestData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveEntitiesRequestData {
     /// Wire name "blocks": array of integer, optional.
@@ -3984,8 +4217,14 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequestData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveEntitiesRequestData,
+    r#"{"type":"object","properties":{"blocks":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"images":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [RemoveEntitiesRequestDataImagesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveEntitiesRequestDataImagesItem {
     /// Wire name "block": integer, required.
@@ -4035,6 +4274,13 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestDataImagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequestDataImagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveEntitiesRequestDataImagesItem,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"image":{"type":"integer","format":"int64"}},"required":["block","image"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.landing.removeEntities`.
 pub type RemoveEntitiesResponse = bool;
 
@@ -4071,7 +4317,6 @@ pub async fn resolve_id_by_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-resolve-id-by-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResolveIdByPublicUrlRequest {
     /// Wire name "landingUrl": string, required.
@@ -4138,6 +4383,13 @@ impl ::bitrix24_runtime::loose::Loose for ResolveIdByPublicUrlRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ResolveIdByPublicUrlRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResolveIdByPublicUrlRequest,
+    r#"{"type":"object","properties":{"landingUrl":{"type":"string"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"type":"integer","format":"int64"}},"required":["landingUrl","siteId"],"additionalProperties":true,"description":"Parameters of `landing.landing.resolveIdByPublicUrl`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.resolveIdByPublicUrl`.
 pub type ResolveIdByPublicUrlResponse = i64;
 
@@ -4174,7 +4426,6 @@ pub async fn showblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-show-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShowblockRequest {
     /// Wire name "block": integer, required.
@@ -4239,6 +4490,13 @@ impl ::bitrix24_runtime::loose::Loose for ShowblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ShowblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShowblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.showblock`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.showblock`.
 pub type ShowblockResponse = bool;
 
@@ -4275,7 +4533,6 @@ pub async fn un_favorite_block(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-unfavorite-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnFavoriteBlockRequest {
     /// Wire name "blockId": integer, required.
@@ -4321,6 +4578,13 @@ impl ::bitrix24_runtime::loose::Loose for UnFavoriteBlockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnFavoriteBlockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnFavoriteBlockRequest,
+    r#"{"type":"object","properties":{"blockId":{"type":"integer","format":"int64"}},"required":["blockId"],"additionalProperties":true,"description":"Parameters of `landing.landing.unFavoriteBlock`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.unFavoriteBlock`.
 pub type UnFavoriteBlockResponse = bool;
 
@@ -4357,7 +4621,6 @@ pub async fn unpublic(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-unpublic.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpublicRequest {
     /// Wire name "lid": integer, required.
@@ -4412,6 +4675,13 @@ impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnpublicRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnpublicRequest,
+    r#"{"type":"object","properties":{"lid":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.unpublic`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.unpublic`.
 pub type UnpublicResponse = bool;
 
@@ -4449,7 +4719,6 @@ pub async fn upblock(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-up-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpblockRequest {
     /// Wire name "block": integer, required.
@@ -4525,6 +4794,13 @@ impl ::bitrix24_runtime::loose::Loose for UpblockRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpblockRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpblockRequest,
+    r#"{"type":"object","properties":{"block":{"type":"integer","format":"int64"},"lid":{"type":"integer","format":"int64"},"preventHistory":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["block","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.upblock`."}"#,
+    []
+);
+
 /// The `result` of `landing.landing.upblock`.
 pub type UpblockResponse = bool;
 
@@ -4563,7 +4839,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -4613,8 +4888,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"lid":{"type":"integer","format":"int64"}},"required":["fields","lid"],"additionalProperties":true,"description":"Parameters of `landing.landing.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -4792,6 +5073,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_FIELDS":true,"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_PUBLIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"FOLDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"FOLDER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SITEMAP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TPL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `landing.landing.update`.
 pub type UpdateResponse = bool;

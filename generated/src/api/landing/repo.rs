@@ -28,7 +28,6 @@ pub async fn check_content(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/user-blocks/landing-repo-check-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckContentRequest {
     /// Wire name "content": string, required.
@@ -87,9 +86,15 @@ impl ::bitrix24_runtime::loose::Loose for CheckContentRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CheckContentRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckContentRequest,
+    r#"{"type":"object","properties":{"content":{"type":"string"},"splitter":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["content"],"additionalProperties":true,"description":"Parameters of `landing.repo.checkContent`."}"#,
+    []
+);
+
 /// The `result` of `landing.repo.checkContent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckContentResponse {
     /// Wire name "content": string, optional.
@@ -120,6 +125,13 @@ impl ::bitrix24_runtime::loose::Loose for CheckContentResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CheckContentResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckContentResponse,
+    r#"{"type":"object","properties":{"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"is_bad":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.repo.checkContent`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for CheckContentRequest {
     const NAME: &'static str = "landing.repo.checkContent";
@@ -154,7 +166,6 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/user-blocks/landing-repo-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -201,8 +212,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequest,
+    r#"{"type":"object","properties":{"params":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.repo.getList`."}"#,
+    [GetListRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "filter": object, optional.
@@ -303,8 +320,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParams,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"group":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetListRequestParamsFilter, GetListRequestParamsOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -513,8 +536,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParamsFilter,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"APP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANIFEST":true,"MODIFIED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTIONS":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsOrder {
     /// Wire name "ID": string, optional.
@@ -561,11 +590,17 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParamsOrder,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.repo.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -681,8 +716,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"APP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANIFEST":{"anyOf":[{"$dep":0},{"type":"null"}]},"MODIFIED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTIONS":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetListResponseItemManifest]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItemManifest {
     /// Wire name "block": object, optional.
@@ -710,8 +751,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItemManifest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItemManifest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListResponseItemManifest,
+    r#"{"type":"object","properties":{"block":{"anyOf":[{"$dep":0},{"type":"null"}]},"nodes":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetListResponseItemManifestBlock]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItemManifestBlock {
     /// Wire name "name": string, optional.
@@ -734,6 +781,13 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItemManifestBlock {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItemManifestBlock);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListResponseItemManifestBlock,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.repo.getList";
@@ -768,7 +822,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/user-blocks/landing-repo-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "code": string, required.
@@ -836,8 +889,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"},"fields":{"$dep":0},"manifest":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["code","fields"],"additionalProperties":true,"description":"Parameters of `landing.repo.register`."}"#,
+    [RegisterRequestFields, RegisterRequestManifest]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -968,8 +1027,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTENT":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"PREVIEW":{"type":"string"},"RESET":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTIONS":{"type":"string"},"SITE_TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CONTENT","NAME","PREVIEW","SECTIONS"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestManifest {
     /// Wire name "block": object, optional.
@@ -1028,8 +1093,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestManifest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestManifest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestManifest,
+    r#"{"type":"object","properties":{"block":{"anyOf":[{"$dep":0},{"type":"null"}]},"nodes":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    [RegisterRequestManifestBlock]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestManifestBlock {
     /// Wire name "name": string, optional.
@@ -1076,6 +1147,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestManifestBlock {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestManifestBlock);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestManifestBlock,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.repo.register`.
 pub type RegisterResponse = i64;
 
@@ -1119,7 +1197,6 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/landing-repo-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindRequest {
     /// Wire name "code": string, required.
@@ -1174,6 +1251,13 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnbindRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnbindRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"},"handler":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["code"],"additionalProperties":true,"description":"Parameters of `landing.repo.unbind`."}"#,
+    []
+);
+
 /// The `result` of `landing.repo.unbind`.
 pub type UnbindResponse = bool;
 
@@ -1209,7 +1293,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/user-blocks/landing-repo-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "code": string, required.
@@ -1253,6 +1336,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"}},"required":["code"],"additionalProperties":true,"description":"Parameters of `landing.repo.unregister`."}"#,
+    []
+);
 
 /// The `result` of `landing.repo.unregister`.
 pub type UnregisterResponse = bool;

@@ -27,7 +27,6 @@ pub async fn debug(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-debug.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DebugRequest {
     /// Wire name "enable": boolean, optional.
@@ -74,6 +73,13 @@ impl ::bitrix24_runtime::loose::Loose for DebugRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DebugRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DebugRequest,
+    r#"{"type":"object","properties":{"enable":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.repowidget.debug`."}"#,
+    []
+);
+
 /// The `result` of `landing.repowidget.debug`.
 pub type DebugResponse = bool;
 
@@ -103,7 +109,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "params": object, required.
@@ -148,8 +153,14 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"params":{"$dep":0}},"required":["params"],"additionalProperties":true,"description":"Parameters of `landing.repowidget.getlist`."}"#,
+    [GetlistRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParams {
     /// Wire name "filter": object, optional.
@@ -232,11 +243,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequestParams,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"group":true,"order":true,"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.repowidget.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -363,10 +380,16 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"APP_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MANIFEST":{"anyOf":[{"$dep":1},{"type":"null"}]},"MODIFIED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTIONS":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WIDGET_PARAMS":true,"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistResponseItemActive, GetlistResponseItemManifest]
+);
+
 pub type GetlistResponseItemActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemManifest {
     /// Wire name "block": object, optional.
@@ -390,8 +413,14 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemManifest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItemManifest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItemManifest,
+    r#"{"type":"object","properties":{"block":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistResponseItemManifestBlock]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemManifestBlock {
     /// Wire name "subtype": array of string, optional.
@@ -428,8 +457,14 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemManifestBlock {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItemManifestBlock);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItemManifestBlock,
+    r#"{"type":"object","properties":{"subtype":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"subtype_params":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistResponseItemManifestBlockSubtypeParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemManifestBlockSubtypeParams {
     /// Wire name "demoData": object, optional.
@@ -481,8 +516,15 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemManifestBlockSubtyp
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItemManifestBlockSubtypeParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItemManifestBlockSubtypeParams,
+    r#"{"type":"object","properties":{"demoData":{"anyOf":[{"$dep":0},{"type":"null"}]},"handler":{"anyOf":[{"type":"string"},{"type":"null"}]},"lang":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"rootNode":{"anyOf":[{"type":"string"},{"type":"null"}]},"style":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistResponseItemManifestBlockSubtypeParamsDemoData,
+    GetlistResponseItemManifestBlockSubtypeParamsLangValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemManifestBlockSubtypeParamsDemoData {
     /// Wire name "count": string, optional.
@@ -513,8 +555,14 @@ for GetlistResponseItemManifestBlockSubtypeParamsDemoData {
     GetlistResponseItemManifestBlockSubtypeParamsDemoData
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItemManifestBlockSubtypeParamsDemoData,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"string"},{"type":"null"}]},"desc":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemManifestBlockSubtypeParamsLangValue {
     /// Wire name "W_EMPTY": string, optional.
@@ -549,6 +597,13 @@ for GetlistResponseItemManifestBlockSubtypeParamsLangValue {
     GetlistResponseItemManifestBlockSubtypeParamsLangValue
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItemManifestBlockSubtypeParamsLangValue,
+    r#"{"type":"object","properties":{"W_EMPTY":{"anyOf":[{"type":"string"},{"type":"null"}]},"W_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.repowidget.getlist";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -576,7 +631,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-register.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "code": string, optional.
@@ -632,8 +686,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.repowidget.register`."}"#,
+    [RegisterRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -765,12 +825,19 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CONTENT":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"PREVIEW":{"type":"string"},"SECTIONS":{"$dep":1},"SITE_TEMPLATE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WIDGET_PARAMS":{"$dep":2}},"required":["CONTENT","NAME","PREVIEW","SECTIONS","WIDGET_PARAMS"],"additionalProperties":true}"#,
+    [RegisterRequestFieldsActive, RegisterRequestFieldsSections,
+    RegisterRequestFieldsWidgetParams]
+);
+
 pub type RegisterRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type RegisterRequestFieldsSections = super::super::enums::WidgetsCompanyLifeWidgetsNewEmployeesWidgetsTeamEtc;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFieldsWidgetParams {
     /// Wire name "demoData": any JSON, required.
@@ -858,6 +925,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsWidgetParams {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestFieldsWidgetParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestFieldsWidgetParams,
+    r#"{"type":"object","properties":{"demoData":true,"handler":{"type":"string"},"lang":{"anyOf":[{"type":"string"},{"type":"null"}]},"rootNode":{"type":"string"},"style":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["demoData","handler","rootNode"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.repowidget.register`.
 pub type RegisterResponse = i64;
 
@@ -890,7 +964,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "code": string, required.
@@ -934,6 +1007,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"code":{"type":"string"}},"required":["code"],"additionalProperties":true,"description":"Parameters of `landing.repowidget.unregister`."}"#,
+    []
+);
 
 /// The `result` of `landing.repowidget.unregister`.
 pub type UnregisterResponse = bool;

@@ -29,7 +29,6 @@ pub async fn enable(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-enable.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnableRequest {
     /// Wire name "mode": boolean, required.
@@ -84,6 +83,13 @@ impl ::bitrix24_runtime::loose::Loose for EnableRequest {
 
 ::bitrix24_runtime::loose_deserialize!(EnableRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EnableRequest,
+    r#"{"type":"object","properties":{"mode":{"type":"boolean"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["mode"],"additionalProperties":true,"description":"Parameters of `landing.role.enable`."}"#,
+    []
+);
+
 /// The `result` of `landing.role.enable`.
 pub type EnableResponse = bool;
 
@@ -120,7 +126,6 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "scope": string, optional.
@@ -167,11 +172,17 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequest,
+    r#"{"type":"object","properties":{"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.role.getList`."}"#,
+    []
+);
+
 /// The `result` of `landing.role.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "ID": string, optional.
@@ -208,6 +219,13 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.role.getList";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -240,7 +258,6 @@ pub async fn get_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRightsRequest {
     /// Wire name "id": integer, required.
@@ -295,6 +312,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRightsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRightsRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.role.getRights`."}"#,
+    []
+);
+
 /// The `result` of `landing.role.getRights`.
 pub type GetRightsResponse = ::std::collections::BTreeMap<
     String,
@@ -302,7 +326,6 @@ pub type GetRightsResponse = ::std::collections::BTreeMap<
 >;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetRightsResponseValue {
@@ -333,8 +356,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetRightsResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRightsResponseValue,
+    r#"{"anyOf":[{"$dep":0},{"type":"array","items":{"type":"string"}}]}"#,
+    [GetRightsResponseValueObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRightsResponseValueObject {
     /// Wire name "0": array of string, optional.
@@ -357,6 +386,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsResponseValueObject {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRightsResponseValueObject);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRightsResponseValueObject,
+    r#"{"type":"object","properties":{"0":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRightsRequest {
     const NAME: &'static str = "landing.role.getRights";
@@ -392,7 +428,6 @@ pub async fn is_enabled(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-is-enabled.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsEnabledRequest {
     /// Keys not declared in the spec, kept as received.
@@ -430,6 +465,13 @@ impl ::bitrix24_runtime::loose::Loose for IsEnabledRequest {
 
 ::bitrix24_runtime::loose_deserialize!(IsEnabledRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IsEnabledRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `landing.role.isEnabled`."}"#,
+    []
+);
+
 /// The `result` of `landing.role.isEnabled`.
 pub type IsEnabledResponse = bool;
 
@@ -465,7 +507,6 @@ pub async fn set_access_codes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-access-codes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetAccessCodesRequest {
     /// Wire name "codes": array of string, optional.
@@ -535,6 +576,13 @@ impl ::bitrix24_runtime::loose::Loose for SetAccessCodesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetAccessCodesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetAccessCodesRequest,
+    r#"{"type":"object","properties":{"codes":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.role.setAccessCodes`."}"#,
+    []
+);
+
 /// The `result` of `landing.role.setAccessCodes`.
 pub type SetAccessCodesResponse = bool;
 
@@ -573,7 +621,6 @@ pub async fn set_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRightsRequest {
     /// Wire name "additional": array of string, optional.
@@ -652,8 +699,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRightsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRightsRequest,
+    r#"{"type":"object","properties":{"additional":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"rights":{"$dep":0},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id","rights"],"additionalProperties":true,"description":"Parameters of `landing.role.setRights`."}"#,
+    [SetRightsRequestRights]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRightsRequestRights {
     /// Wire name "0": array of string, optional.
@@ -699,6 +752,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequestRights {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRightsRequestRights);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRightsRequestRights,
+    r#"{"type":"object","properties":{"0":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `landing.role.setRights`.
 pub type SetRightsResponse = bool;

@@ -50,7 +50,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -105,8 +104,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `landing.site.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
@@ -231,6 +236,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_FIELDS":true,"CODE":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOMAIN_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"type":"string"},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CODE","TITLE"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.site.add`.
 pub type AddResponse = i64;
 
@@ -273,7 +285,6 @@ pub async fn add_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-add-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequest {
     /// Wire name "fields": object, required.
@@ -342,8 +353,14 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddFolderRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"type":"integer","format":"int64"}},"required":["fields","siteId"],"additionalProperties":true,"description":"Parameters of `landing.site.addFolder`."}"#,
+    [AddFolderRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -425,6 +442,13 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddFolderRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["TITLE"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.site.addFolder`.
 pub type AddFolderResponse = i64;
 
@@ -461,7 +485,6 @@ pub async fn binding_to_group(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-group.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindingToGroupRequest {
     /// Wire name "groupId": integer, required.
@@ -512,6 +535,13 @@ impl ::bitrix24_runtime::loose::Loose for BindingToGroupRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BindingToGroupRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BindingToGroupRequest,
+    r#"{"type":"object","properties":{"groupId":{"type":"integer","format":"int64"},"id":{"type":"integer","format":"int64"}},"required":["groupId","id"],"additionalProperties":true,"description":"Parameters of `landing.site.bindingToGroup`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.bindingToGroup`.
 pub type BindingToGroupResponse = bool;
 
@@ -547,7 +577,6 @@ pub async fn binding_to_menu(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-binding-to-menu.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindingToMenuRequest {
     /// Wire name "id": integer, required.
@@ -598,6 +627,13 @@ impl ::bitrix24_runtime::loose::Loose for BindingToMenuRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BindingToMenuRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BindingToMenuRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"menuCode":{"type":"string"}},"required":["id","menuCode"],"additionalProperties":true,"description":"Parameters of `landing.site.bindingToMenu`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.bindingToMenu`.
 pub type BindingToMenuResponse = bool;
 
@@ -633,7 +669,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -688,6 +723,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.delete`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.delete`.
 pub type DeleteResponse = bool;
 
@@ -727,7 +769,6 @@ pub async fn full_export(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-full-export.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportRequest {
     /// Wire name "id": integer, required.
@@ -782,8 +823,14 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FullExportRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"params":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.fullExport`."}"#,
+    [FullExportRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportRequestParams {
     /// Wire name "code": string, optional.
@@ -940,9 +987,15 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(FullExportRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportRequestParams,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"edit_mode":{"anyOf":[{"type":"string"},{"type":"null"}]},"hooks_disable":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.site.fullExport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponse {
     /// Wire name "charset": string, optional.
@@ -1072,8 +1125,14 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponse {
 
 ::bitrix24_runtime::loose_deserialize!(FullExportResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportResponse,
+    r#"{"type":"object","properties":{"charset":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"folders":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"items":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"layout":{"anyOf":[{"$dep":2},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"show_in_list":{"anyOf":[{"type":"string"},{"type":"null"}]},"site_code":{"anyOf":[{"type":"string"},{"type":"null"}]},"syspages":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.site.fullExport`."}"#,
+    [FullExportResponseFields, FullExportResponseItemsValue, FullExportResponseLayout]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseFields {
     /// Wire name "ADDITIONAL_FIELDS": object, optional.
@@ -1110,8 +1169,14 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseFields {
 
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportResponseFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]},"LANDING_ID_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [FullExportResponseFieldsAdditionalFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseFieldsAdditionalFields {
     /// Wire name "B24BUTTON_COLOR": string, optional.
@@ -1156,8 +1221,14 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseFieldsAdditionalFiel
 
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseFieldsAdditionalFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportResponseFieldsAdditionalFields,
+    r#"{"type":"object","properties":{"B24BUTTON_COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"BACKGROUND_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COOKIES_USE":{"anyOf":[{"type":"string"},{"type":"null"}]},"THEME_USE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseItemsValue {
     /// Wire name "code": string, optional.
@@ -1263,8 +1334,14 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseItemsValue {
 
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseItemsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportResponseItemsValue,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"items":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"old_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview2x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview3x":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"show_in_list":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [FullExportResponseItemsValueFields, FullExportResponseItemsValueItemsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseItemsValueFields {
     /// Wire name "ADDITIONAL_FIELDS": object, optional.
@@ -1296,8 +1373,14 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseItemsValueFields {
 
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseItemsValueFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportResponseItemsValueFields,
+    r#"{"type":"object","properties":{"ADDITIONAL_FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [FullExportResponseItemsValueFieldsAdditionalFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseItemsValueFieldsAdditionalFields {
     /// Wire name "B24BUTTON_USE": string, optional.
@@ -1337,8 +1420,14 @@ for FullExportResponseItemsValueFieldsAdditionalFields {
     FullExportResponseItemsValueFieldsAdditionalFields
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportResponseItemsValueFieldsAdditionalFields,
+    r#"{"type":"object","properties":{"B24BUTTON_USE":{"anyOf":[{"type":"string"},{"type":"null"}]},"METAOG_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"THEME_USE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseItemsValueItemsValue {
     /// Wire name "access": string, optional.
@@ -1396,8 +1485,14 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseItemsValueItemsValue
 
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseItemsValueItemsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportResponseItemsValueItemsValue,
+    r#"{"type":"object","properties":{"access":{"anyOf":[{"type":"string"},{"type":"null"}]},"anchor":{"anyOf":[{"type":"string"},{"type":"null"}]},"attrs":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"nodes":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"old_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"style":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseLayout {
     /// Wire name "code": string, optional.
@@ -1424,6 +1519,13 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseLayout {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseLayout);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FullExportResponseLayout,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"ref":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for FullExportRequest {
     const NAME: &'static str = "landing.site.fullExport";
@@ -1459,7 +1561,6 @@ pub async fn get_folders(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-folders.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1530,11 +1631,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFoldersRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFoldersRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"type":"integer","format":"int64"}},"required":["siteId"],"additionalProperties":true,"description":"Parameters of `landing.site.getFolders`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `landing.site.getFolders`.
 pub type GetFoldersResponse = Vec<GetFoldersResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -1632,6 +1739,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetFoldersResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFoldersResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"INDEX_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFIED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetFoldersRequest {
     const NAME: &'static str = "landing.site.getFolders";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1665,7 +1779,6 @@ pub async fn get_group_bindings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-group-bindings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetGroupBindingsRequest {
     /// Wire name "groupId": integer, optional.
@@ -1712,11 +1825,17 @@ impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetGroupBindingsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetGroupBindingsRequest,
+    r#"{"type":"object","properties":{"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.site.getGroupBindings`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.getGroupBindings`.
 pub type GetGroupBindingsResponse = Vec<GetGroupBindingsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetGroupBindingsResponseItem {
     /// Wire name "BINDING_ID": integer, optional.
@@ -1764,6 +1883,13 @@ impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetGroupBindingsResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetGroupBindingsResponseItem,
+    r#"{"type":"object","properties":{"BINDING_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUBLIC_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetGroupBindingsRequest {
     const NAME: &'static str = "landing.site.getGroupBindings";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1792,7 +1918,6 @@ pub async fn get_list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
@@ -1848,8 +1973,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequest,
+    r#"{"type":"object","properties":{"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.site.getList`."}"#,
+    [GetListRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParams {
     /// Wire name "filter": object, optional.
@@ -1950,8 +2081,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParams,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"group":true,"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetListRequestParamsFilter, GetListRequestParamsOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -2171,8 +2308,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParamsFilter,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOMAIN_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANDING_ID_INDEX":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANG":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFIED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TPL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsOrder {
     /// Wire name "ID": string, optional.
@@ -2219,11 +2362,17 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListRequestParamsOrder,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.site.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
     /// Wire name "DATE_CREATE": string, optional.
@@ -2309,6 +2458,13 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListResponseItem,
+    r#"{"type":"object","properties":{"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOMAIN_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_ID_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PUBLIC_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.site.getList";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2341,7 +2497,6 @@ pub async fn get_menu_bindings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-get-menu-bindings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetMenuBindingsRequest {
     /// Wire name "menuCode": string, optional.
@@ -2388,11 +2543,17 @@ impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetMenuBindingsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetMenuBindingsRequest,
+    r#"{"type":"object","properties":{"menuCode":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.site.getMenuBindings`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.getMenuBindings`.
 pub type GetMenuBindingsResponse = Vec<GetMenuBindingsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetMenuBindingsResponseItem {
     /// Wire name "BINDING_ID": string, optional.
@@ -2442,6 +2603,13 @@ impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetMenuBindingsResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetMenuBindingsResponseItem,
+    r#"{"type":"object","properties":{"BINDING_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"PUBLIC_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetMenuBindingsResponseItemEntityType]
+);
+
 pub type GetMenuBindingsResponseItemEntityType = super::super::enums::SL;
 
 impl ::bitrix24_runtime::Method for GetMenuBindingsRequest {
@@ -2472,7 +2640,6 @@ pub async fn get_preview(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-preview.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPreviewRequest {
     /// Wire name "id": integer, required.
@@ -2527,6 +2694,13 @@ impl ::bitrix24_runtime::loose::Loose for GetPreviewRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetPreviewRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPreviewRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.getPreview`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.getPreview`.
 pub type GetPreviewResponse = String;
 
@@ -2558,7 +2732,6 @@ pub async fn get_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlRequest {
     /// Wire name "id": one of several shapes, required.
@@ -2613,8 +2786,14 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPublicUrlRequest,
+    r#"{"type":"object","properties":{"id":{"$dep":0},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.getPublicUrl`."}"#,
+    [GetPublicUrlRequestId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetPublicUrlRequestId {
@@ -2642,6 +2821,13 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequestId {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlRequestId);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPublicUrlRequestId,
+    r#"{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"integer","format":"int64"}]}"#,
+    []
+);
 
 /// The `result` of `landing.site.getPublicUrl`.
 pub type GetPublicUrlResponse = ::std::collections::BTreeMap<String, String>;
@@ -2679,7 +2865,6 @@ pub async fn get_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-get-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRightsRequest {
     /// Wire name "id": integer, required.
@@ -2724,6 +2909,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRightsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRightsRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.getRights`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.getRights`.
 pub type GetRightsResponse = Vec<String>;
 
@@ -2759,7 +2951,6 @@ pub async fn getadditionalfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-get-additional-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsRequest {
     /// Wire name "id": integer, required.
@@ -2814,9 +3005,15 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetadditionalfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetadditionalfieldsRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.getadditionalfields`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.getadditionalfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetadditionalfieldsResponse {
     /// Wire name "B24BUTTON_CODE": string, optional.
@@ -2983,6 +3180,13 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetadditionalfieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetadditionalfieldsResponse,
+    r#"{"type":"object","properties":{"B24BUTTON_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"B24BUTTON_COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"B24BUTTON_COLOR_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COOKIES_AGREEMENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COOKIES_COLOR_BG":{"anyOf":[{"type":"string"},{"type":"null"}]},"COOKIES_COLOR_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"COOKIES_MODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COOKIES_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"COOKIES_USE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COPYRIGHT_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COPYRIGHT_SHOW":{"anyOf":[{"type":"string"},{"type":"null"}]},"CSSBLOCK_USE":{"anyOf":[{"type":"string"},{"type":"null"}]},"HEADBLOCK_USE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROBOTS_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROBOTS_USE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS_CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS_PRICE_CODE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"SETTINGS_SHOW_PRICE_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SPEED_USE_LAZY":{"anyOf":[{"type":"string"},{"type":"null"}]},"THEME_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"THEME_COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"YACOUNTER_COUNTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"YACOUNTER_USE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.site.getadditionalfields`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetadditionalfieldsRequest {
     const NAME: &'static str = "landing.site.getadditionalfields";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -3016,7 +3220,6 @@ pub async fn mark_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeleteRequest {
     /// Wire name "id": integer, required.
@@ -3086,6 +3289,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkDeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkDeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"mark":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.markDelete`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.markDelete`.
 pub type MarkDeleteResponse = i64;
 
@@ -3123,7 +3333,6 @@ pub async fn mark_folder_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkFolderDeleteRequest {
     /// Wire name "id": integer, required.
@@ -3193,6 +3402,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkFolderDeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkFolderDeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkFolderDeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"mark":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.markFolderDelete`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.markFolderDelete`.
 pub type MarkFolderDeleteResponse = bool;
 
@@ -3230,7 +3446,6 @@ pub async fn mark_folder_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-folder-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkFolderUnDeleteRequest {
     /// Wire name "id": integer, required.
@@ -3285,6 +3500,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkFolderUnDeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkFolderUnDeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkFolderUnDeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.markFolderUnDelete`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.markFolderUnDelete`.
 pub type MarkFolderUnDeleteResponse = bool;
 
@@ -3321,7 +3543,6 @@ pub async fn mark_un_delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-mark-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkUnDeleteRequest {
     /// Wire name "id": integer, required.
@@ -3376,6 +3597,13 @@ impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MarkUnDeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MarkUnDeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.markUnDelete`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.markUnDelete`.
 pub type MarkUnDeleteResponse = i64;
 
@@ -3413,7 +3641,6 @@ pub async fn publication(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PublicationRequest {
     /// Wire name "id": integer, required.
@@ -3468,6 +3695,13 @@ impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PublicationRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PublicationRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.publication`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.publication`.
 pub type PublicationResponse = i64;
 
@@ -3513,7 +3747,6 @@ pub async fn publication_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-publication-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PublicationFolderRequest {
     /// Wire name "folderId": integer, required.
@@ -3584,6 +3817,13 @@ impl ::bitrix24_runtime::loose::Loose for PublicationFolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PublicationFolderRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PublicationFolderRequest,
+    r#"{"type":"object","properties":{"folderId":{"type":"integer","format":"int64"},"mark":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["folderId"],"additionalProperties":true,"description":"Parameters of `landing.site.publicationFolder`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.publicationFolder`.
 pub type PublicationFolderResponse = bool;
 
@@ -3620,7 +3860,6 @@ pub async fn set_rights(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/extended-model/landing-site-set-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRightsRequest {
     /// Wire name "id": integer, required.
@@ -3678,6 +3917,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRightsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRightsRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"rights":{"anyOf":[{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.setRights`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.setRights`.
 pub type SetRightsResponse = bool;
 
@@ -3714,7 +3960,6 @@ pub async fn un_public_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnPublicFolderRequest {
     /// Wire name "folderId": integer, required.
@@ -3774,6 +4019,13 @@ impl ::bitrix24_runtime::loose::Loose for UnPublicFolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnPublicFolderRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnPublicFolderRequest,
+    r#"{"type":"object","properties":{"folderId":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["folderId"],"additionalProperties":true,"description":"Parameters of `landing.site.unPublicFolder`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.unPublicFolder`.
 pub type UnPublicFolderResponse = bool;
 
@@ -3810,7 +4062,6 @@ pub async fn unbinding_from_group(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-group.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindingFromGroupRequest {
     /// Wire name "groupId": integer, required.
@@ -3861,6 +4112,13 @@ impl ::bitrix24_runtime::loose::Loose for UnbindingFromGroupRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnbindingFromGroupRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnbindingFromGroupRequest,
+    r#"{"type":"object","properties":{"groupId":{"type":"integer","format":"int64"},"id":{"type":"integer","format":"int64"}},"required":["groupId","id"],"additionalProperties":true,"description":"Parameters of `landing.site.unbindingFromGroup`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.unbindingFromGroup`.
 pub type UnbindingFromGroupResponse = bool;
 
@@ -3896,7 +4154,6 @@ pub async fn unbinding_from_menu(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/embedding/knowledge-base/landing-site-unbinding-from-menu.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindingFromMenuRequest {
     /// Wire name "id": integer, required.
@@ -3947,6 +4204,13 @@ impl ::bitrix24_runtime::loose::Loose for UnbindingFromMenuRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnbindingFromMenuRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnbindingFromMenuRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"menuCode":{"type":"string"}},"required":["id","menuCode"],"additionalProperties":true,"description":"Parameters of `landing.site.unbindingFromMenu`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.unbindingFromMenu`.
 pub type UnbindingFromMenuResponse = bool;
 
@@ -3982,7 +4246,6 @@ pub async fn unpublic(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-unpublic.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpublicRequest {
     /// Wire name "id": integer, required.
@@ -4037,6 +4300,13 @@ impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnpublicRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnpublicRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.site.unpublic`."}"#,
+    []
+);
+
 /// The `result` of `landing.site.unpublic`.
 pub type UnpublicResponse = i64;
 
@@ -4073,7 +4343,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -4138,8 +4407,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `landing.site.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
@@ -4260,6 +4535,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOMAIN_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LANDING_ID_INDEX":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.site.update`.
 pub type UpdateResponse = bool;
 
@@ -4303,7 +4585,6 @@ pub async fn update_folder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/site/landing-site-update-folder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateFolderRequest {
     /// Wire name "fields": object, required.
@@ -4380,8 +4661,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateFolderRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateFolderRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"folderId":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"type":"integer","format":"int64"}},"required":["fields","folderId","siteId"],"additionalProperties":true,"description":"Parameters of `landing.site.updateFolder`."}"#,
+    [UpdateFolderRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateFolderRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -4470,6 +4757,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateFolderRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateFolderRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"INDEX_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `landing.site.updateFolder`.
 pub type UpdateFolderResponse = bool;

@@ -28,7 +28,6 @@ pub async fn delete_for_landing(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-landing.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteForLandingRequest {
     /// Wire name "id": integer, required.
@@ -83,6 +82,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteForLandingRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteForLandingRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteForLandingRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.syspage.deleteForLanding`."}"#,
+    []
+);
+
 /// The `result` of `landing.syspage.deleteForLanding`.
 pub type DeleteForLandingResponse = bool;
 
@@ -114,7 +120,6 @@ pub async fn delete_for_site(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-site.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteForSiteRequest {
     /// Wire name "id": integer, required.
@@ -159,6 +164,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteForSiteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteForSiteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteForSiteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.syspage.deleteForSite`."}"#,
+    []
+);
+
 /// The `result` of `landing.syspage.deleteForSite`.
 pub type DeleteForSiteResponse = bool;
 
@@ -190,7 +202,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "active": boolean, optional.
@@ -245,9 +256,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.syspage.get`."}"#,
+    []
+);
+
 /// The `result` of `landing.syspage.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "cart": object, optional.
@@ -315,8 +332,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"cart":{"anyOf":[{"$dep":0},{"type":"null"}]},"catalog":{"anyOf":[{"$dep":1},{"type":"null"}]},"compare":{"anyOf":[{"$dep":2},{"type":"null"}]},"mainpage":{"anyOf":[{"$dep":3},{"type":"null"}]},"order":{"anyOf":[{"$dep":4},{"type":"null"}]},"payment":{"anyOf":[{"$dep":5},{"type":"null"}]},"personal":{"anyOf":[{"$dep":6},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `landing.syspage.get`."}"#,
+    [GetResponseCart, GetResponseCatalog, GetResponseCompare, GetResponseMainpage,
+    GetResponseOrder, GetResponsePayment, GetResponsePersonal]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseCart {
     /// Wire name "ACTIVE": string, optional.
@@ -363,8 +387,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCart {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseCart);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseCart,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseCatalog {
     /// Wire name "ACTIVE": string, optional.
@@ -411,8 +441,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCatalog {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseCatalog);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseCatalog,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseCompare {
     /// Wire name "ACTIVE": string, optional.
@@ -459,8 +495,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCompare {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseCompare);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseCompare,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMainpage {
     /// Wire name "ACTIVE": string, optional.
@@ -507,8 +549,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMainpage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMainpage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMainpage,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrder {
     /// Wire name "ACTIVE": string, optional.
@@ -555,8 +603,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrder,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePayment {
     /// Wire name "ACTIVE": string, optional.
@@ -603,8 +657,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePayment {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePayment);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponsePayment,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePersonal {
     /// Wire name "ACTIVE": string, optional.
@@ -651,6 +711,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePersonal {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePersonal);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponsePersonal,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "landing.syspage.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -684,7 +751,6 @@ pub async fn get_special_page(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get-special-page.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSpecialPageRequest {
     /// Wire name "additional": object, optional.
@@ -759,8 +825,14 @@ impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetSpecialPageRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSpecialPageRequest,
+    r#"{"type":"object","properties":{"additional":{"anyOf":[{"$dep":0},{"type":"null"}]},"siteId":{"type":"integer","format":"int64"},"type":{"$dep":1}},"required":["siteId","type"],"additionalProperties":true,"description":"Parameters of `landing.syspage.getSpecialPage`."}"#,
+    [GetSpecialPageRequestAdditional, GetSpecialPageRequestType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSpecialPageRequestAdditional {
     /// Wire name "SECTION": string, optional.
@@ -807,6 +879,13 @@ impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequestAdditional {
 
 ::bitrix24_runtime::loose_deserialize!(GetSpecialPageRequestAdditional);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSpecialPageRequestAdditional,
+    r#"{"type":"object","properties":{"SECTION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetSpecialPageRequestType = super::super::enums::MainpageCatalogPersonalEtc;
 
 /// The `result` of `landing.syspage.getSpecialPage`.
@@ -845,7 +924,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "id": integer, required.
@@ -907,6 +985,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"lid":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"$dep":0}},"required":["id","type"],"additionalProperties":true,"description":"Parameters of `landing.syspage.set`."}"#,
+    [SetRequestType]
+);
 
 pub type SetRequestType = super::super::enums::MainpageCatalogPersonalEtc;
 

@@ -28,7 +28,6 @@ pub async fn get_landing_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-landing-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetLandingRefRequest {
     /// Wire name "id": integer, required.
@@ -73,6 +72,13 @@ impl ::bitrix24_runtime::loose::Loose for GetLandingRefRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetLandingRefRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetLandingRefRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.template.getLandingRef`."}"#,
+    []
+);
+
 /// The `result` of `landing.template.getLandingRef`.
 pub type GetLandingRefResponse = ::std::collections::BTreeMap<String, i64>;
 
@@ -108,7 +114,6 @@ pub async fn get_site_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-site-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteRefRequest {
     /// Wire name "id": integer, required.
@@ -153,6 +158,13 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteRefRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetSiteRefRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSiteRefRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.template.getSiteRef`."}"#,
+    []
+);
+
 /// The `result` of `landing.template.getSiteRef`.
 pub type GetSiteRefResponse = ::std::collections::BTreeMap<String, i64>;
 
@@ -188,7 +200,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "params": object, optional.
@@ -235,8 +246,14 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"params":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `landing.template.getlist`."}"#,
+    [GetlistRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParams {
     /// Wire name "filter": object, optional.
@@ -337,8 +354,14 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequestParams,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"group":true,"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistRequestParamsFilter, GetlistRequestParamsOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParamsFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -503,8 +526,14 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParamsFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequestParamsFilter,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"AREA_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFIED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParamsOrder {
     /// Wire name "ID": string, optional.
@@ -560,11 +589,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParamsOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequestParamsOrder,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `landing.template.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -622,6 +657,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.template.getlist";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -654,7 +696,6 @@ pub async fn set_landing_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-set-landing-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetLandingRefRequest {
     /// Wire name "data": object, optional.
@@ -712,6 +753,13 @@ impl ::bitrix24_runtime::loose::Loose for SetLandingRefRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetLandingRefRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetLandingRefRequest,
+    r#"{"type":"object","properties":{"data":{"anyOf":[{"type":"object","additionalProperties":{"type":"integer","format":"int64"}},{"type":"null"}]},"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.template.setLandingRef`."}"#,
+    []
+);
+
 /// The `result` of `landing.template.setLandingRef`.
 pub type SetLandingRefResponse = bool;
 
@@ -747,7 +795,6 @@ pub async fn set_site_ref(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/template/landing-template-set-site-ref.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetSiteRefRequest {
     /// Wire name "data": object, optional.
@@ -804,6 +851,13 @@ impl ::bitrix24_runtime::loose::Loose for SetSiteRefRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetSiteRefRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetSiteRefRequest,
+    r#"{"type":"object","properties":{"data":{"anyOf":[{"type":"object","additionalProperties":{"type":"integer","format":"int64"}},{"type":"null"}]},"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `landing.template.setSiteRef`."}"#,
+    []
+);
 
 /// The `result` of `landing.template.setSiteRef`.
 pub type SetSiteRefResponse = bool;

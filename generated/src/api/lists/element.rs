@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ELEMENT_CODE": string, required.
@@ -151,8 +150,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ELEMENT_CODE":{"type":"string"},"FIELDS":{"$dep":0},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_SECTION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IBLOCK_TYPE_ID":{"$dep":1},"LIST_ELEMENT_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ELEMENT_CODE","FIELDS","IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.element.add`."}"#,
+    [AddRequestFields, AddRequestIblockTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "NAME": string, required.
@@ -218,6 +223,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"NAME":{"type":"string"},"PROPERTY_PropertyId":true},"required":["NAME"],"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.add`.
@@ -258,7 +270,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ELEMENT_CODE": string, optional.
@@ -358,6 +369,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ELEMENT_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_ID":{"type":"integer","format":"int64"},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":0}},"required":["ELEMENT_ID","IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.element.delete`."}"#,
+    [DeleteRequestIblockTypeId]
+);
+
 pub type DeleteRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.delete`.
@@ -399,7 +417,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ELEMENT_CODE": string, optional.
@@ -550,8 +567,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ELEMENT_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ELEMENT_ORDER":{"anyOf":[{"$dep":0},{"type":"null"}]},"FILTER":{"anyOf":[{"$dep":1},{"type":"null"}]},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":2},"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.element.get`."}"#,
+    [GetRequestElementOrder, ::bitrix24_runtime::Filter, GetRequestIblockTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestElementOrder {
     /// Wire name "NAME": string, optional.
@@ -598,13 +621,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestElementOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestElementOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestElementOrder,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "CODE": string, optional.
@@ -651,6 +680,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_SECTION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.element.get";
@@ -707,7 +743,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ELEMENT_CODE": string, optional.
@@ -816,8 +851,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ELEMENT_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_ID":{"type":"integer","format":"int64"},"FIELDS":{"$dep":0},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":1}},"required":["ELEMENT_ID","FIELDS","IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.element.update`."}"#,
+    [UpdateRequestFields, UpdateRequestIblockTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "NAME": string, required.
@@ -882,6 +923,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"NAME":{"type":"string"},"PROPERTY_PropertyId":true},"required":["NAME"],"additionalProperties":true}"#,
+    []
+);
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FIELDS": object, required.
@@ -111,8 +110,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":1}},"required":["FIELDS","IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.field.add`."}"#,
+    [AddRequestFields, AddRequestIblockTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "CODE": string, optional.
@@ -345,10 +350,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COL_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DEFAULT_VALUE":true,"IS_REQUIRED":{"anyOf":[{"$dep":0},{"type":"null"}]},"LINK_IBLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"LIST_DEF":true,"LIST_TEXT_VALUES":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"NAME":{"type":"string"},"ROW_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":3},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"$dep":4},"USER_TYPE_SETTINGS":true},"required":["NAME","TYPE"],"additionalProperties":true}"#,
+    [AddRequestFieldsIsRequired, AddRequestFieldsListValue, AddRequestFieldsMultiple,
+    AddRequestFieldsSettings, AddRequestFieldsType]
+);
+
 pub type AddRequestFieldsIsRequired = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsListValue {
     /// Wire name "DEF": string, optional.
@@ -418,6 +430,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsListValue,
+    r#"{"type":"object","properties":{"DEF":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 
 /// The type `lists.settings`, defined once in `types`.
@@ -463,7 +482,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "FIELD_ID": string, required.
@@ -544,6 +562,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"FIELD_ID":{"type":"string"},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":0}},"required":["FIELD_ID","IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.field.delete`."}"#,
+    [DeleteRequestIblockTypeId]
+);
+
 pub type DeleteRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.field.delete`.
@@ -581,7 +606,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "FIELD_ID": string, optional.
@@ -665,11 +689,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"FIELD_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":0}},"required":["IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.field.get`."}"#,
+    [GetRequestIblockTypeId]
+);
+
 pub type GetRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.field.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "L": object, optional.
@@ -693,8 +723,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"L":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `lists.field.get`."}"#,
+    [GetResponseL]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseL {
     /// Wire name "CODE": string, optional.
@@ -816,6 +852,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseL {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseL);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseL,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COL_COUNT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEFAULT_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY_VALUES_FORM":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"FIELD_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_REQUIRED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINK_IBLOCK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTY_USER_TYPE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ROW_COUNT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseLSettings]
+);
+
 /// The type `lists.settings`, defined once in `types`.
 pub type GetResponseLSettings = super::super::types::lists::Settings;
 
@@ -851,7 +894,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -942,8 +984,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"FIELD_ID":{"type":"string"},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":1}},"required":["FIELDS","FIELD_ID","IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.field.update`."}"#,
+    [UpdateRequestFields, UpdateRequestIblockTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
@@ -1187,10 +1235,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COL_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DEFAULT_VALUE":true,"IS_REQUIRED":{"anyOf":[{"$dep":0},{"type":"null"}]},"LINK_IBLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"LIST_DEF":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"LIST_TEXT_VALUES":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"NAME":{"type":"string"},"ROW_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":3},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"$dep":4},"USER_TYPE_SETTINGS":true},"required":["NAME","TYPE"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsIsRequired, UpdateRequestFieldsListValue,
+    UpdateRequestFieldsMultiple, UpdateRequestFieldsSettings, UpdateRequestFieldsType]
+);
+
 pub type UpdateRequestFieldsIsRequired = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsListValue {
     /// Wire name "SORT": integer, optional.
@@ -1245,6 +1300,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsListValue,
+    r#"{"type":"object","properties":{"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type UpdateRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 

@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FILES": array of array of string, optional.
@@ -109,6 +108,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"FILES":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"POST_ID":{"type":"integer","format":"int64"},"TEXT":{"type":"string"},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["POST_ID","TEXT"],"additionalProperties":true,"description":"Parameters of `log.blogcomment.add`."}"#,
+    []
+);
+
 /// The `result` of `log.blogcomment.add`.
 pub type AddResponse = i64;
 
@@ -140,7 +146,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "COMMENT_ID": integer, required.
@@ -199,6 +204,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"COMMENT_ID":{"type":"integer","format":"int64"},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["COMMENT_ID"],"additionalProperties":true,"description":"Parameters of `log.blogcomment.delete`."}"#,
+    []
+);
 
 /// The `result` of `log.blogcomment.delete`.
 pub type DeleteResponse = bool;

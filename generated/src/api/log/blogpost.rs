@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "BACKGROUND_CODE": string, optional.
@@ -224,6 +223,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"BACKGROUND_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEST":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FILES":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"IMPORTANT":{"anyOf":[{"$dep":0},{"type":"null"}]},"IMPORTANT_DATE_END":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARSE_PREVIEW":{"anyOf":[{"$dep":1},{"type":"null"}]},"POST_MESSAGE":{"type":"string"},"POST_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SPERM":true,"TAGS":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["POST_MESSAGE"],"additionalProperties":true,"description":"Parameters of `log.blogpost.add`."}"#,
+    [AddRequestImportant, AddRequestParsePreview]
+);
+
 pub type AddRequestImportant = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestParsePreview = ::bitrix24_runtime::YesNo;
@@ -263,7 +269,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "POST_ID": integer, required.
@@ -309,6 +314,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"POST_ID":{"type":"integer","format":"int64"}},"required":["POST_ID"],"additionalProperties":true,"description":"Parameters of `log.blogpost.delete`."}"#,
+    []
+);
+
 /// The `result` of `log.blogpost.delete`.
 pub type DeleteResponse = bool;
 
@@ -340,7 +352,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "FIRST_ID": integer, optional.
@@ -472,6 +483,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"FIRST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LOG_DATE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOG_DATE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOG_RIGHTS":true,"POST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `log.blogpost.get`."}"#,
+    []
+);
+
 /// The `result` of `log.blogpost.get`.
 pub type GetResponse = ::serde_json::Value;
 
@@ -500,7 +518,6 @@ pub async fn share(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-share.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareRequest {
     /// Wire name "DEST": array of string, required.
@@ -570,6 +587,13 @@ impl ::bitrix24_runtime::loose::Loose for ShareRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ShareRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShareRequest,
+    r#"{"type":"object","properties":{"DEST":{"type":"array","items":{"type":"string"}},"POST_ID":{"type":"integer","format":"int64"},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["DEST","POST_ID"],"additionalProperties":true,"description":"Parameters of `log.blogpost.share`."}"#,
+    []
+);
+
 /// The `result` of `log.blogpost.share`.
 pub type ShareResponse = bool;
 
@@ -600,7 +624,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "DEST": any JSON, optional.
@@ -766,6 +789,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"DEST":true,"FILES":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"IMPORTANT":{"anyOf":[{"$dep":0},{"type":"null"}]},"IMPORTANT_DATE_END":{"anyOf":[{"type":"string"},{"type":"null"}]},"POST_ID":{"type":"integer","format":"int64"},"POST_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"POST_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SPERM":true,"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["POST_ID"],"additionalProperties":true,"description":"Parameters of `log.blogpost.update`."}"#,
+    [UpdateRequestImportant]
+);
 
 pub type UpdateRequestImportant = ::bitrix24_runtime::YesNo;
 

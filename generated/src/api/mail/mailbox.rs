@@ -29,7 +29,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/mailbox/mail-mailbox-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -84,9 +83,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `mail.mailbox.get`."}"#,
+    []
+);
+
 /// The `result` of `mail.mailbox.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -109,6 +114,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.mailbox.get`."}"#,
+    [GetResponseItem]
+);
 
 /// The type `mail.item_3`, defined once in `types`.
 pub type GetResponseItem = super::super::types::mail::Item3;
@@ -146,7 +158,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/mailbox/mail-mailbox-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "email": string, optional.
@@ -216,12 +227,18 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `mail.mailbox.list`."}"#,
+    [ListRequestPagination]
+);
+
 /// The type `mail.pagination`, defined once in `types`.
 pub type ListRequestPagination = super::super::types::mail::Pagination;
 
 /// The `result` of `mail.mailbox.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -244,6 +261,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.mailbox.list`."}"#,
+    [ListResponseItemsItem]
+);
 
 /// The type `mail.item_3`, defined once in `types`.
 pub type ListResponseItemsItem = super::super::types::mail::Item3;
@@ -280,7 +304,6 @@ pub async fn senders(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/mailbox/mail-mailbox-senders.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendersRequest {
     /// Wire name "pagination": object, optional.
@@ -327,12 +350,18 @@ impl ::bitrix24_runtime::loose::Loose for SendersRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendersRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendersRequest,
+    r#"{"type":"object","properties":{"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `mail.mailbox.senders`."}"#,
+    [SendersRequestPagination]
+);
+
 /// The type `mail.pagination`, defined once in `types`.
 pub type SendersRequestPagination = super::super::types::mail::Pagination;
 
 /// The `result` of `mail.mailbox.senders`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendersResponse {
     /// Wire name "items": array of object, optional.
@@ -356,8 +385,14 @@ impl ::bitrix24_runtime::loose::Loose for SendersResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SendersResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendersResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.mailbox.senders`."}"#,
+    [SendersResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendersResponseItemsItem {
     /// Wire name "email": string, optional.
@@ -393,6 +428,13 @@ impl ::bitrix24_runtime::loose::Loose for SendersResponseItemsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendersResponseItemsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendersResponseItemsItem,
+    r#"{"type":"object","properties":{"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sender":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SendersRequest {
     const NAME: &'static str = "mail.mailbox.senders";

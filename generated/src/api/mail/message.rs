@@ -39,7 +39,6 @@ pub async fn createcalendarevent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcalendarevent.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatecalendareventRequest {
     /// Wire name "dateFrom": string, required.
@@ -129,9 +128,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CreatecalendareventRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatecalendareventRequest,
+    r#"{"type":"object","properties":{"dateFrom":{"type":"string"},"dateTo":{"type":"string"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"messageId":{"type":"integer","format":"int64"},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["dateFrom","dateTo","messageId"],"additionalProperties":true,"description":"Parameters of `mail.message.createcalendarevent`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.createcalendarevent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatecalendareventResponse {
     /// Wire name "eventId": integer, optional.
@@ -168,6 +173,13 @@ impl ::bitrix24_runtime::loose::Loose for CreatecalendareventResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CreatecalendareventResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatecalendareventResponse,
+    r#"{"type":"object","properties":{"eventId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.createcalendarevent`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CreatecalendareventRequest {
     const NAME: &'static str = "mail.message.createcalendarevent";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -200,7 +212,6 @@ pub async fn createchat(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createchat.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatechatRequest {
     /// Wire name "messageId": integer, required.
@@ -246,9 +257,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CreatechatRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatechatRequest,
+    r#"{"type":"object","properties":{"messageId":{"type":"integer","format":"int64"}},"required":["messageId"],"additionalProperties":true,"description":"Parameters of `mail.message.createchat`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.createchat`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatechatResponse {
     /// Wire name "chatId": integer, optional.
@@ -290,6 +307,13 @@ impl ::bitrix24_runtime::loose::Loose for CreatechatResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CreatechatResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatechatResponse,
+    r#"{"type":"object","properties":{"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"existing":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.createchat`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CreatechatRequest {
     const NAME: &'static str = "mail.message.createchat";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -322,7 +346,6 @@ pub async fn createcrmactivity(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcrmactivity.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatecrmactivityRequest {
     /// Wire name "messageId": integer, required.
@@ -368,6 +391,13 @@ impl ::bitrix24_runtime::loose::Loose for CreatecrmactivityRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CreatecrmactivityRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatecrmactivityRequest,
+    r#"{"type":"object","properties":{"messageId":{"type":"integer","format":"int64"}},"required":["messageId"],"additionalProperties":true,"description":"Parameters of `mail.message.createcrmactivity`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.createcrmactivity`.
 pub type CreatecrmactivityResponse = bool;
 
@@ -403,7 +433,6 @@ pub async fn createfeedpost(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createfeedpost.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatefeedpostRequest {
     /// Wire name "messageId": integer, required.
@@ -463,9 +492,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CreatefeedpostRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatefeedpostRequest,
+    r#"{"type":"object","properties":{"messageId":{"type":"integer","format":"int64"},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["messageId"],"additionalProperties":true,"description":"Parameters of `mail.message.createfeedpost`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.createfeedpost`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatefeedpostResponse {
     /// Wire name "messageId": integer, optional.
@@ -502,6 +537,13 @@ impl ::bitrix24_runtime::loose::Loose for CreatefeedpostResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CreatefeedpostResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatefeedpostResponse,
+    r#"{"type":"object","properties":{"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"postId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.createfeedpost`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CreatefeedpostRequest {
     const NAME: &'static str = "mail.message.createfeedpost";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -534,7 +576,6 @@ pub async fn createtask(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createtask.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatetaskRequest {
     /// Wire name "description": string, optional.
@@ -617,9 +658,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CreatetaskRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatetaskRequest,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"messageId":{"type":"integer","format":"int64"},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["messageId"],"additionalProperties":true,"description":"Parameters of `mail.message.createtask`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.createtask`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatetaskResponse {
     /// Wire name "messageId": integer, optional.
@@ -656,6 +703,13 @@ impl ::bitrix24_runtime::loose::Loose for CreatetaskResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CreatetaskResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreatetaskResponse,
+    r#"{"type":"object","properties":{"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.createtask`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CreatetaskRequest {
     const NAME: &'static str = "mail.message.createtask";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -688,7 +742,6 @@ pub async fn forward(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-forward.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForwardRequest {
     /// Wire name "bcc": any JSON, optional.
@@ -790,9 +843,15 @@ impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ForwardRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForwardRequest,
+    r#"{"type":"object","properties":{"bcc":true,"body":{"type":"string"},"cc":true,"forwardMessageId":{"type":"integer","format":"int64"},"from":{"type":"string"},"subject":{"type":"string"},"to":{"type":"array","items":{"type":"string"}}},"required":["body","forwardMessageId","from","subject","to"],"additionalProperties":true,"description":"Parameters of `mail.message.forward`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.forward`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForwardResponse {
     /// Wire name "success": boolean, optional.
@@ -819,6 +878,13 @@ impl ::bitrix24_runtime::loose::Loose for ForwardResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ForwardResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForwardResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"to":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.forward`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ForwardRequest {
     const NAME: &'static str = "mail.message.forward";
@@ -852,7 +918,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -907,9 +972,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `mail.message.get`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -933,8 +1004,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.get`."}"#,
+    [GetResponseItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "bindings": array of any JSON, optional.
@@ -1038,6 +1115,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"bindings":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"body":{"anyOf":[{"type":"string"},{"type":"null"}]},"cc":{"anyOf":[{"type":"string"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"from":{"anyOf":[{"type":"string"},{"type":"null"}]},"hasAttachments":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isSeen":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mailboxEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"mailboxId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subject":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "mail.message.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1071,7 +1155,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "dateFrom": string, optional.
@@ -1203,12 +1286,18 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"dateFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"folder":{"anyOf":[{"type":"string"},{"type":"null"}]},"hasAttachments":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSeen":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mailboxId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]},"searchQuery":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `mail.message.list`."}"#,
+    [ListRequestPagination]
+);
+
 /// The type `mail.pagination`, defined once in `types`.
 pub type ListRequestPagination = super::super::types::mail::Pagination;
 
 /// The `result` of `mail.message.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -1232,8 +1321,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.list`."}"#,
+    [ListResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "body": string, optional.
@@ -1331,6 +1426,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItem,
+    r#"{"type":"object","properties":{"body":{"anyOf":[{"type":"string"},{"type":"null"}]},"cc":{"anyOf":[{"type":"string"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"from":{"anyOf":[{"type":"string"},{"type":"null"}]},"hasAttachments":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isSeen":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mailboxEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"mailboxId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subject":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "mail.message.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1364,7 +1466,6 @@ pub async fn movetofolder(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-movetofolder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MovetofolderRequest {
     /// Wire name "action": string, required.
@@ -1435,11 +1536,17 @@ impl ::bitrix24_runtime::loose::Loose for MovetofolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MovetofolderRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MovetofolderRequest,
+    r#"{"type":"object","properties":{"action":{"$dep":0},"folder":{"anyOf":[{"type":"string"},{"type":"null"}]},"messageIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["action","messageIds"],"additionalProperties":true,"description":"Parameters of `mail.message.movetofolder`."}"#,
+    [MovetofolderRequestAction]
+);
+
 pub type MovetofolderRequestAction = super::super::enums::MoveSpamDelete;
 
 /// The `result` of `mail.message.movetofolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MovetofolderResponse {
     /// Wire name "action": string, optional.
@@ -1476,6 +1583,13 @@ impl ::bitrix24_runtime::loose::Loose for MovetofolderResponse {
 
 ::bitrix24_runtime::loose_deserialize!(MovetofolderResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MovetofolderResponse,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"type":"string"},{"type":"null"}]},"movedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.movetofolder`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for MovetofolderRequest {
     const NAME: &'static str = "mail.message.movetofolder";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1508,7 +1622,6 @@ pub async fn removecrmactivity(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-removecrmactivity.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemovecrmactivityRequest {
     /// Wire name "messageId": integer, required.
@@ -1554,6 +1667,13 @@ impl ::bitrix24_runtime::loose::Loose for RemovecrmactivityRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RemovecrmactivityRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemovecrmactivityRequest,
+    r#"{"type":"object","properties":{"messageId":{"type":"integer","format":"int64"}},"required":["messageId"],"additionalProperties":true,"description":"Parameters of `mail.message.removecrmactivity`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.removecrmactivity`.
 pub type RemovecrmactivityResponse = bool;
 
@@ -1589,7 +1709,6 @@ pub async fn reply(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-reply.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReplyRequest {
     /// Wire name "bcc": any JSON, optional.
@@ -1691,9 +1810,15 @@ impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ReplyRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReplyRequest,
+    r#"{"type":"object","properties":{"bcc":true,"body":{"type":"string"},"cc":true,"from":{"type":"string"},"replyToMessageId":{"type":"integer","format":"int64"},"subject":{"type":"string"},"to":{"type":"array","items":{"type":"string"}}},"required":["body","from","replyToMessageId","subject","to"],"additionalProperties":true,"description":"Parameters of `mail.message.reply`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.reply`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReplyResponse {
     /// Wire name "success": boolean, optional.
@@ -1720,6 +1845,13 @@ impl ::bitrix24_runtime::loose::Loose for ReplyResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ReplyResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReplyResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"to":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.reply`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ReplyRequest {
     const NAME: &'static str = "mail.message.reply";
@@ -1753,7 +1885,6 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "bcc": any JSON, optional.
@@ -1846,9 +1977,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequest,
+    r#"{"type":"object","properties":{"bcc":true,"body":{"type":"string"},"cc":true,"from":{"type":"string"},"subject":{"type":"string"},"to":{"type":"array","items":{"type":"string"}}},"required":["body","from","subject","to"],"additionalProperties":true,"description":"Parameters of `mail.message.send`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponse {
     /// Wire name "success": boolean, optional.
@@ -1875,6 +2012,13 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"to":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.message.send`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "mail.message.send";
@@ -1908,7 +2052,6 @@ pub async fn thread(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-thread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ThreadRequest {
     /// Wire name "id": integer, required.
@@ -1963,11 +2106,17 @@ impl ::bitrix24_runtime::loose::Loose for ThreadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ThreadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ThreadRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `mail.message.thread`."}"#,
+    []
+);
+
 /// The `result` of `mail.message.thread`.
 pub type ThreadResponse = Vec<ThreadResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ThreadResponseItem {
     /// Wire name "body": string, optional.
@@ -2023,6 +2172,13 @@ impl ::bitrix24_runtime::loose::Loose for ThreadResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ThreadResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ThreadResponseItem,
+    r#"{"type":"object","properties":{"body":{"anyOf":[{"type":"string"},{"type":"null"}]},"cc":{"anyOf":[{"type":"string"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"from":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subject":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ThreadRequest {
     const NAME: &'static str = "mail.message.thread";

@@ -28,7 +28,6 @@ pub async fn listcontacts(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/recipient/mail-recipient-listcontacts.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListcontactsRequest {
     /// Wire name "pagination": object, optional.
@@ -91,12 +90,18 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListcontactsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListcontactsRequest,
+    r#"{"type":"object","properties":{"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]},"query":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `mail.recipient.listcontacts`."}"#,
+    [ListcontactsRequestPagination]
+);
+
 /// The type `mail.pagination`, defined once in `types`.
 pub type ListcontactsRequestPagination = super::super::types::mail::Pagination;
 
 /// The `result` of `mail.recipient.listcontacts`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListcontactsResponse {
     /// Wire name "items": array of object, optional.
@@ -119,6 +124,13 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListcontactsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListcontactsResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.recipient.listcontacts`."}"#,
+    [ListcontactsResponseItemsItem]
+);
 
 /// The type `mail.item_4`, defined once in `types`.
 pub type ListcontactsResponseItemsItem = super::super::types::mail::Item4;
@@ -155,7 +167,6 @@ pub async fn listemployees(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/recipient/mail-recipient-listemployees.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListemployeesRequest {
     /// Wire name "pagination": object, optional.
@@ -217,12 +228,18 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListemployeesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListemployeesRequest,
+    r#"{"type":"object","properties":{"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]},"query":{"type":"string"}},"required":["query"],"additionalProperties":true,"description":"Parameters of `mail.recipient.listemployees`."}"#,
+    [ListemployeesRequestPagination]
+);
+
 /// The type `mail.pagination`, defined once in `types`.
 pub type ListemployeesRequestPagination = super::super::types::mail::Pagination;
 
 /// The `result` of `mail.recipient.listemployees`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListemployeesResponse {
     /// Wire name "items": array of object, optional.
@@ -245,6 +262,13 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListemployeesResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListemployeesResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `mail.recipient.listemployees`."}"#,
+    [ListemployeesResponseItemsItem]
+);
 
 /// The type `mail.item_4`, defined once in `types`.
 pub type ListemployeesResponseItemsItem = super::super::types::mail::Item4;

@@ -29,7 +29,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -84,9 +83,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"select":true},"required":["id"],"additionalProperties":true,"description":"Parameters of `main.eventlog.get`."}"#,
+    []
+);
+
 /// The `result` of `main.eventlog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -110,8 +115,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `main.eventlog.get`."}"#,
+    [GetResponseItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "auditTypeId": string, optional.
@@ -215,6 +226,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"auditTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"guestId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"itemId":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"remoteAddr":{"anyOf":[{"type":"string"},{"type":"null"}]},"requestUri":{"anyOf":[{"type":"string"},{"type":"null"}]},"severity":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"userAgent":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "main.eventlog.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -247,7 +265,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": any JSON, optional.
@@ -327,8 +344,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":true,"order":true,"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `main.eventlog.list`."}"#,
+    [ListRequestPagination]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPagination {
     /// Wire name "limit": integer, optional.
@@ -398,9 +421,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestPagination,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"page":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `main.eventlog.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -423,6 +452,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `main.eventlog.list`."}"#,
+    [ListResponseItemsItem]
+);
 
 /// The type `main.item`, defined once in `types`.
 pub type ListResponseItemsItem = super::super::types::main::Item;
@@ -459,7 +495,6 @@ pub async fn tail(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/event-log/main-eventlog-tail.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TailRequest {
     /// Wire name "cursor": object, optional.
@@ -529,8 +564,14 @@ impl ::bitrix24_runtime::loose::Loose for TailRequest {
 
 ::bitrix24_runtime::loose_deserialize!(TailRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TailRequest,
+    r#"{"type":"object","properties":{"cursor":{"anyOf":[{"$dep":0},{"type":"null"}]},"filter":true,"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `main.eventlog.tail`."}"#,
+    [TailRequestCursor]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TailRequestCursor {
     /// Wire name "field": string, optional.
@@ -600,9 +641,15 @@ impl ::bitrix24_runtime::loose::Loose for TailRequestCursor {
 
 ::bitrix24_runtime::loose_deserialize!(TailRequestCursor);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TailRequestCursor,
+    r#"{"type":"object","properties":{"field":{"anyOf":[{"type":"string"},{"type":"null"}]},"order":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `main.eventlog.tail`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TailResponse {
     /// Wire name "items": array of object, optional.
@@ -625,6 +672,13 @@ impl ::bitrix24_runtime::loose::Loose for TailResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TailResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TailResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `main.eventlog.tail`."}"#,
+    [TailResponseItemsItem]
+);
 
 /// The type `main.item`, defined once in `types`.
 pub type TailResponseItemsItem = super::super::types::main::Item;

@@ -32,7 +32,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/collection/note-collection-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -77,8 +76,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `note.collection.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "name": string, required.
@@ -133,9 +138,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"name":{"type":"string"},"position":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["name"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `note.collection.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "item": object, optional.
@@ -158,6 +169,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `note.collection.add`."}"#,
+    [AddResponseItem]
+);
 
 /// The type `note.item_3`, defined once in `types`.
 pub type AddResponseItem = super::super::types::note::Item3;
@@ -195,7 +213,6 @@ pub async fn archive(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/collection/note-collection-archive.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ArchiveRequest {
     /// Wire name "id": integer, required.
@@ -240,9 +257,15 @@ impl ::bitrix24_runtime::loose::Loose for ArchiveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ArchiveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ArchiveRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `note.collection.archive`."}"#,
+    []
+);
+
 /// The `result` of `note.collection.archive`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ArchiveResponse {
     /// Wire name "result": boolean, optional.
@@ -265,6 +288,13 @@ impl ::bitrix24_runtime::loose::Loose for ArchiveResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ArchiveResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ArchiveResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `note.collection.archive`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ArchiveRequest {
     const NAME: &'static str = "note.collection.archive";
@@ -299,7 +329,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/collection/note-collection-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -344,9 +373,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `note.collection.delete`."}"#,
+    []
+);
+
 /// The `result` of `note.collection.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "result": boolean, optional.
@@ -369,6 +404,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `note.collection.delete`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "note.collection.delete";
@@ -404,7 +446,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/collection/note-collection-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -449,9 +490,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `note.collection.get`."}"#,
+    []
+);
+
 /// The `result` of `note.collection.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -474,6 +521,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `note.collection.get`."}"#,
+    [GetResponseItem]
+);
 
 /// The type `note.item_3`, defined once in `types`.
 pub type GetResponseItem = super::super::types::note::Item3;
@@ -510,7 +564,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/collection/note-collection-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "pagination": object, optional.
@@ -557,8 +610,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `note.collection.list`."}"#,
+    [ListRequestPagination]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPagination {
     /// Wire name "afterCursor": object, optional.
@@ -621,8 +680,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestPagination,
+    r#"{"type":"object","properties":{"afterCursor":{"anyOf":[{"$dep":0},{"type":"null"}]},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListRequestPaginationAfterCursor]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPaginationAfterCursor {
     /// Wire name "id": integer, required.
@@ -672,9 +737,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestPaginationAfterCursor);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestPaginationAfterCursor,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"position":{"type":"integer","format":"int64"}},"required":["id","position"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `note.collection.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -706,11 +777,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"nextCursor":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `note.collection.list`."}"#,
+    [ListResponseItemsItem, ListResponseNextCursor]
+);
+
 /// The type `note.item_3`, defined once in `types`.
 pub type ListResponseItemsItem = super::super::types::note::Item3;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseNextCursor {
     /// Wire name "id": integer, optional.
@@ -737,6 +814,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseNextCursor {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseNextCursor);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseNextCursor,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"position":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "note.collection.list";
@@ -769,7 +853,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/collection/note-collection-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -819,8 +902,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `note.collection.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "name": string, required.
@@ -865,9 +954,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `note.collection.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "item": object, optional.
@@ -890,6 +985,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `note.collection.update`."}"#,
+    [UpdateResponseItem]
+);
 
 /// The type `note.item_3`, defined once in `types`.
 pub type UpdateResponseItem = super::super::types::note::Item3;

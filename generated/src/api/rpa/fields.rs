@@ -25,7 +25,6 @@ pub async fn get_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-get-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSettingsRequest {
     /// Wire name "stageId": integer, optional.
@@ -85,9 +84,15 @@ impl ::bitrix24_runtime::loose::Loose for GetSettingsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetSettingsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSettingsRequest,
+    r#"{"type":"object","properties":{"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"type":"integer","format":"int64"}},"required":["typeId"],"additionalProperties":true,"description":"Parameters of `rpa.fields.getSettings`."}"#,
+    []
+);
+
 /// The `result` of `rpa.fields.getSettings`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSettingsResponse {
     /// Wire name "fields": object, optional.
@@ -111,8 +116,14 @@ impl ::bitrix24_runtime::loose::Loose for GetSettingsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetSettingsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSettingsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `rpa.fields.getSettings`."}"#,
+    [GetSettingsResponseFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSettingsResponseFields {
     /// Wire name "create": object, optional.
@@ -140,8 +151,14 @@ impl ::bitrix24_runtime::loose::Loose for GetSettingsResponseFields {
 
 ::bitrix24_runtime::loose_deserialize!(GetSettingsResponseFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSettingsResponseFields,
+    r#"{"type":"object","properties":{"create":{"anyOf":[{"$dep":0},{"type":"null"}]},"kanban":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetSettingsResponseFieldsCreate, GetSettingsResponseFieldsKanban]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSettingsResponseFieldsCreate {
     /// Wire name "UF_RPA_1_NAME": boolean, optional.
@@ -165,8 +182,14 @@ impl ::bitrix24_runtime::loose::Loose for GetSettingsResponseFieldsCreate {
 
 ::bitrix24_runtime::loose_deserialize!(GetSettingsResponseFieldsCreate);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSettingsResponseFieldsCreate,
+    r#"{"type":"object","properties":{"UF_RPA_1_NAME":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSettingsResponseFieldsKanban {
     /// Wire name "UF_RPA_1_NAME": boolean, optional.
@@ -198,6 +221,13 @@ impl ::bitrix24_runtime::loose::Loose for GetSettingsResponseFieldsKanban {
 
 ::bitrix24_runtime::loose_deserialize!(GetSettingsResponseFieldsKanban);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetSettingsResponseFieldsKanban,
+    r#"{"type":"object","properties":{"UF_RPA_1_NAME":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetSettingsRequest {
     const NAME: &'static str = "rpa.fields.getSettings";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -224,7 +254,6 @@ pub async fn set_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetSettingsRequest {
     /// Wire name "fields": any JSON, required.
@@ -290,6 +319,13 @@ impl ::bitrix24_runtime::loose::Loose for SetSettingsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetSettingsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetSettingsRequest,
+    r#"{"type":"object","properties":{"fields":true,"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"type":"integer","format":"int64"}},"required":["fields","typeId"],"additionalProperties":true,"description":"Parameters of `rpa.fields.setSettings`."}"#,
+    []
+);
+
 /// The `result` of `rpa.fields.setSettings`.
 pub type SetSettingsResponse = ::serde_json::Value;
 
@@ -319,7 +355,6 @@ pub async fn set_visibility_settings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-visibility-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetVisibilitySettingsRequest {
     /// Wire name "fields": any JSON, required.
@@ -394,6 +429,13 @@ impl ::bitrix24_runtime::loose::Loose for SetVisibilitySettingsRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetVisibilitySettingsRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetVisibilitySettingsRequest,
+    r#"{"type":"object","properties":{"fields":true,"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"type":"integer","format":"int64"},"visibility":{"type":"string"}},"required":["fields","typeId","visibility"],"additionalProperties":true,"description":"Parameters of `rpa.fields.setVisibilitySettings`."}"#,
+    []
+);
 
 /// The `result` of `rpa.fields.setVisibilitySettings`.
 pub type SetVisibilitySettingsResponse = ::serde_json::Value;

@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/item/rpa-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": any JSON, optional.
@@ -88,6 +87,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":true,"typeId":{"type":"integer","format":"int64"}},"required":["typeId"],"additionalProperties":true,"description":"Parameters of `rpa.item.add`."}"#,
+    []
+);
+
 /// The `result` of `rpa.item.add`.
 pub type AddResponse = ::serde_json::Value;
 
@@ -117,7 +123,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/item/rpa-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -168,6 +173,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"typeId":{"type":"integer","format":"int64"}},"required":["id","typeId"],"additionalProperties":true,"description":"Parameters of `rpa.item.delete`."}"#,
+    []
+);
+
 /// The `result` of `rpa.item.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -197,7 +209,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/item/rpa-item-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, optional.
@@ -253,11 +264,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.item.get`."}"#,
+    []
+);
+
 /// The `result` of `rpa.item.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValue {
     /// Wire name "UF_RPA_1_NAME": string, optional.
@@ -379,8 +396,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValue,
+    r#"{"type":"object","properties":{"UF_RPA_1_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"movedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"movedTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previousStageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"tasksCounter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"tasksFaces":{"anyOf":[{"$dep":0},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"users":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseValueTasksFaces, GetResponseValueUsersValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValueTasksFaces {
     /// Wire name "all": array of integer, optional.
@@ -408,8 +431,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValueTasksFaces {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValueTasksFaces);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValueTasksFaces,
+    r#"{"type":"object","properties":{"all":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"completed":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValueUsersValue {
     /// Wire name "fullName": string, optional.
@@ -483,6 +512,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValueUsersValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValueUsersValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValueUsersValue,
+    r#"{"type":"object","properties":{"fullName":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"secondName":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "rpa.item.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -509,7 +545,6 @@ pub async fn get_tasks(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/item/rpa-item-get-tasks.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksRequest {
     /// Wire name "id": integer, optional.
@@ -565,9 +600,15 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.item.getTasks`."}"#,
+    []
+);
+
 /// The `result` of `rpa.item.getTasks`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksResponse {
     /// Wire name "tasks": array of object, optional.
@@ -591,8 +632,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksResponse,
+    r#"{"type":"object","properties":{"tasks":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `rpa.item.getTasks`."}"#,
+    [GetTasksResponseTasksItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksResponseTasksItem {
     /// Wire name "data": object, optional.
@@ -662,8 +709,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksResponseTasksItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksResponseTasksItem,
+    r#"{"type":"object","properties":{"data":{"anyOf":[{"$dep":0},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"itemClassName":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetTasksResponseTasksItemData, GetTasksResponseTasksItemUsersValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksResponseTasksItemData {
     /// Wire name "controls": object, optional.
@@ -731,8 +784,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksResponseTasksItemData {
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItemData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksResponseTasksItemData,
+    r#"{"type":"object","properties":{"controls":{"anyOf":[{"$dep":0},{"type":"null"}]},"fieldsToSet":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"isMine":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"participantJoint":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetTasksResponseTasksItemDataControls, GetTasksResponseTasksItemDataUsersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksResponseTasksItemDataControls {
     /// Wire name "BUTTONS": array of object, optional.
@@ -756,8 +815,14 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksResponseTasksItemDataControls 
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItemDataControls);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksResponseTasksItemDataControls,
+    r#"{"type":"object","properties":{"BUTTONS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetTasksResponseTasksItemDataControlsButtonsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksResponseTasksItemDataControlsButtonsItem {
     /// Wire name "COLOR": string, optional.
@@ -811,8 +876,14 @@ for GetTasksResponseTasksItemDataControlsButtonsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItemDataControlsButtonsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksResponseTasksItemDataControlsButtonsItem,
+    r#"{"type":"object","properties":{"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TARGET_USER_STATUS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTasksResponseTasksItemDataUsersItem {
     /// Wire name "id": integer, optional.
@@ -839,6 +910,13 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksResponseTasksItemDataUsersItem
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItemDataUsersItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTasksResponseTasksItemDataUsersItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `rpa.users`, defined once in `types`.
 pub type GetTasksResponseTasksItemUsersValue = super::super::types::rpa::Users;
@@ -871,7 +949,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/item/rpa-item-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -951,9 +1028,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.item.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `rpa.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of any JSON, optional.
@@ -976,6 +1059,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `rpa.item.list`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "rpa.item.list";
@@ -1012,7 +1102,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/item/rpa-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1082,8 +1171,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `rpa.item.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "stageId": integer, optional.
@@ -1129,6 +1224,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `rpa.item.update`.
 pub type UpdateResponse = ::serde_json::Value;

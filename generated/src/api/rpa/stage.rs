@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -72,8 +71,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `rpa.stage.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "code": any JSON, optional.
@@ -176,6 +181,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"code":true,"color":true,"name":true,"semantic":true,"sort":true,"typeId":true},"required":["name","typeId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `rpa.stage.add`.
 pub type AddResponse = ::serde_json::Value;
 
@@ -205,7 +217,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -250,6 +261,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `rpa.stage.delete`."}"#,
+    []
+);
+
 /// The `result` of `rpa.stage.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -279,7 +297,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -324,9 +341,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `rpa.stage.get`."}"#,
+    []
+);
+
 /// The `result` of `rpa.stage.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "code": string, optional.
@@ -430,8 +453,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFail":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isFirst":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSuccess":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":0},{"type":"null"}]},"possibleNextStages":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"robotsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"tasks":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `rpa.stage.get`."}"#,
+    [GetResponsePermissions, GetResponseTasksItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePermissions {
     /// Wire name "canMoveFrom": boolean, optional.
@@ -463,8 +492,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponsePermissions,
+    r#"{"type":"object","properties":{"canMoveFrom":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"droppable":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseTasksItem {
     /// Wire name "canAppendResponsibles": boolean, optional.
@@ -514,8 +549,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTasksItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseTasksItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseTasksItem,
+    r#"{"type":"object","properties":{"canAppendResponsibles":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"robotName":{"anyOf":[{"type":"string"},{"type":"null"}]},"robotType":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseTasksItemUsersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseTasksItemUsersItem {
     /// Wire name "entityId": integer, optional.
@@ -568,6 +609,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTasksItemUsersItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseTasksItemUsersItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseTasksItemUsersItem,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"photoSrc":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "rpa.stage.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -599,7 +647,6 @@ pub async fn list_for_type(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-list-for-type.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForTypeRequest {
     /// Wire name "start": integer, optional.
@@ -655,9 +702,15 @@ impl ::bitrix24_runtime::loose::Loose for ListForTypeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListForTypeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForTypeRequest,
+    r#"{"type":"object","properties":{"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"type":"integer","format":"int64"}},"required":["typeId"],"additionalProperties":true,"description":"Parameters of `rpa.stage.listForType`."}"#,
+    []
+);
+
 /// The `result` of `rpa.stage.listForType`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForTypeResponse {
     /// Wire name "stages": array of object, optional.
@@ -681,8 +734,14 @@ impl ::bitrix24_runtime::loose::Loose for ListForTypeResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListForTypeResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForTypeResponse,
+    r#"{"type":"object","properties":{"stages":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `rpa.stage.listForType`."}"#,
+    [ListForTypeResponseStagesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForTypeResponseStagesItem {
     /// Wire name "code": string, optional.
@@ -762,6 +821,13 @@ impl ::bitrix24_runtime::loose::Loose for ListForTypeResponseStagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListForTypeResponseStagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForTypeResponseStagesItem,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFail":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isFirst":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSuccess":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListForTypeRequest {
     const NAME: &'static str = "rpa.stage.listForType";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -830,7 +896,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/stage/rpa-stage-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": array of object, optional.
@@ -889,8 +954,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.stage.update`."}"#,
+    [UpdateRequestFieldsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsItem {
     /// Wire name "code": any JSON, optional.
@@ -979,6 +1050,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsItem,
+    r#"{"type":"object","properties":{"code":true,"color":true,"name":true,"semantic":true,"sort":true},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `rpa.stage.update`.
 pub type UpdateResponse = ::serde_json::Value;

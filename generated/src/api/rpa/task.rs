@@ -25,7 +25,6 @@ pub async fn add_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-add-user.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddUserRequest {
     /// Wire name "robotName": string, optional.
@@ -105,6 +104,13 @@ impl ::bitrix24_runtime::loose::Loose for AddUserRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddUserRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddUserRequest,
+    r#"{"type":"object","properties":{"robotName":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userValue":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.task.addUser`."}"#,
+    []
+);
+
 /// The `result` of `rpa.task.addUser`.
 pub type AddUserResponse = ::serde_json::Value;
 
@@ -134,7 +140,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "robotName": string, optional.
@@ -204,6 +209,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"robotName":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.task.delete`."}"#,
+    []
+);
+
 /// The `result` of `rpa.task.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -233,7 +245,6 @@ pub async fn do_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-do.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DoRequest {
     /// Keys not declared in the spec, kept as received.
@@ -270,6 +281,13 @@ impl ::bitrix24_runtime::loose::Loose for DoRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DoRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DoRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `rpa.task.do`."}"#,
+    []
+);
 
 /// The `result` of `rpa.task.do`.
 pub type DoResponse = ::serde_json::Value;

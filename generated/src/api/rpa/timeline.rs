@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/timeline/rpa-timeline-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
@@ -97,8 +96,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"itemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.timeline.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "description": string, optional.
@@ -158,9 +163,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `rpa.timeline.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "timeline": object, optional.
@@ -184,8 +195,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"timeline":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `rpa.timeline.add`."}"#,
+    [AddResponseTimeline]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTimeline {
     /// Wire name "action": boolean, optional.
@@ -285,8 +302,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTimeline {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseTimeline);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTimeline,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdTimestamp":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"data":{"anyOf":[{"$dep":0},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFixed":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"itemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseTimelineData, AddResponseTimelineUsersValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTimelineData {
     /// Wire name "scope": string, optional.
@@ -309,6 +332,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTimelineData {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseTimelineData);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTimelineData,
+    r#"{"type":"object","properties":{"scope":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `rpa.users`, defined once in `types`.
 pub type AddResponseTimelineUsersValue = super::super::types::rpa::Users;
@@ -339,7 +369,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/timeline/rpa-timeline-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -384,6 +413,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `rpa.timeline.delete`."}"#,
+    []
+);
+
 /// The `result` of `rpa.timeline.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -418,7 +454,6 @@ pub async fn list_for_item(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/timeline/rpa-timeline-list-for-item.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemRequest {
     /// Wire name "itemId": integer, optional.
@@ -488,9 +523,15 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemRequest,
+    r#"{"type":"object","properties":{"itemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.timeline.listForItem`."}"#,
+    []
+);
+
 /// The `result` of `rpa.timeline.listForItem`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponse {
     /// Wire name "action": any JSON, optional.
@@ -585,8 +626,14 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponse,
+    r#"{"type":"object","properties":{"action":true,"createdTime":true,"data":true,"description":true,"id":true,"isFixed":true,"itemId":true,"timeline":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"title":true,"typeId":true,"userId":true},"additionalProperties":true,"description":"The `result` of `rpa.timeline.listForItem`."}"#,
+    [ListForItemResponseTimelineItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItem {
     /// Wire name "action": string, optional.
@@ -686,8 +733,14 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItem,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdTimestamp":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"data":{"anyOf":[{"$dep":0},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFixed":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"itemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListForItemResponseTimelineItemData, ListForItemResponseTimelineItemUsersValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItemData {
     /// Wire name "fields": array of object, optional.
@@ -740,8 +793,17 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemData {
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItemData,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"item":{"anyOf":[{"$dep":1},{"type":"null"}]},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageFrom":{"anyOf":[{"$dep":2},{"type":"null"}]},"stageTo":{"anyOf":[{"$dep":3},{"type":"null"}]},"task":{"anyOf":[{"$dep":4},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListForItemResponseTimelineItemDataFieldsItem,
+    ListForItemResponseTimelineItemDataItem,
+    ListForItemResponseTimelineItemDataStageFrom,
+    ListForItemResponseTimelineItemDataStageTo, ListForItemResponseTimelineItemDataTask]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItemDataFieldsItem {
     /// Wire name "name": string, optional.
@@ -769,8 +831,14 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataFie
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataFieldsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItemDataFieldsItem,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItemDataItem {
     /// Wire name "name": string, optional.
@@ -794,8 +862,14 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataIte
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItemDataItem,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItemDataStageFrom {
     /// Wire name "id": integer, optional.
@@ -823,8 +897,14 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataSta
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataStageFrom);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItemDataStageFrom,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItemDataStageTo {
     /// Wire name "id": integer, optional.
@@ -852,8 +932,14 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataSta
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataStageTo);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItemDataStageTo,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItemDataTask {
     /// Wire name "ACTIVITY": string, optional.
@@ -933,8 +1019,14 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataTas
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataTask);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItemDataTask,
+    r#"{"type":"object","properties":{"ACTIVITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ACTIVITY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARAMETERS":{"anyOf":[{"$dep":0},{"type":"null"}]},"USERS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKFLOW_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListForItemResponseTimelineItemDataTaskParameters]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItemDataTaskParameters {
     /// Wire name "ACTIONS": array of object, optional.
@@ -995,8 +1087,14 @@ for ListForItemResponseTimelineItemDataTaskParameters {
     ListForItemResponseTimelineItemDataTaskParameters
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItemDataTaskParameters,
+    r#"{"type":"object","properties":{"ACTIONS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"DOCUMENT_ID":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FIELDS_TO_SET":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FIELDS_TO_SHOW":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"TASK_EDIT_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListForItemResponseTimelineItemDataTaskParametersActionsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListForItemResponseTimelineItemDataTaskParametersActionsItem {
     /// Wire name "color": string, optional.
@@ -1034,6 +1132,13 @@ for ListForItemResponseTimelineItemDataTaskParametersActionsItem {
 
 ::bitrix24_runtime::loose_deserialize!(
     ListForItemResponseTimelineItemDataTaskParametersActionsItem
+);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListForItemResponseTimelineItemDataTaskParametersActionsItem,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"label":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
 );
 
 /// The type `rpa.users`, defined once in `types`.
@@ -1114,7 +1219,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/timeline/rpa-timeline-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -1170,8 +1274,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.timeline.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "description": string, optional.
@@ -1231,6 +1341,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `rpa.timeline.update`.
 pub type UpdateResponse = ::serde_json::Value;
 
@@ -1260,7 +1377,6 @@ pub async fn update_is_fixed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/timeline/rpa-timeline-update-is-fixed.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateIsFixedRequest {
     /// Wire name "id": integer, optional.
@@ -1318,11 +1434,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateIsFixedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateIsFixedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateIsFixedRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFixed":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `rpa.timeline.updateIsFixed`."}"#,
+    [UpdateIsFixedRequestIsFixed]
+);
+
 pub type UpdateIsFixedRequestIsFixed = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `rpa.timeline.updateIsFixed`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateIsFixedResponse {
     /// Wire name "timeline": object, optional.
@@ -1346,8 +1468,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateIsFixedResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateIsFixedResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateIsFixedResponse,
+    r#"{"type":"object","properties":{"timeline":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `rpa.timeline.updateIsFixed`."}"#,
+    [UpdateIsFixedResponseTimeline]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateIsFixedResponseTimeline {
     /// Wire name "id": integer, optional.
@@ -1370,6 +1498,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateIsFixedResponseTimeline {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateIsFixedResponseTimeline);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateIsFixedResponseTimeline,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateIsFixedRequest {
     const NAME: &'static str = "rpa.timeline.updateIsFixed";

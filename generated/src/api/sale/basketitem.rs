@@ -34,7 +34,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -91,8 +90,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.basketitem.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "basePrice": number, optional.
@@ -377,6 +382,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"basePrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"canBuy":{"anyOf":[{"$dep":0},{"type":"null"}]},"catalogXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"type":"string"},"customPrice":{"anyOf":[{"$dep":1},{"type":"null"}]},"dimensions":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"type":"integer","format":"int64"},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"type":"integer","format":"int64"},"productXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"type":"number","format":"double"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":2},{"type":"null"}]},"vatRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["currency","orderId","productId","quantity"],"additionalProperties":true}"#,
+    [AddRequestFieldsCanBuy, AddRequestFieldsCustomPrice, AddRequestFieldsVatIncluded]
+);
+
 pub type AddRequestFieldsCanBuy = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsCustomPrice = ::bitrix24_runtime::YesNo;
@@ -385,7 +397,6 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.basketitem.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "basketItem": object, optional.
@@ -408,6 +419,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"basketItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.basketitem.add`."}"#,
+    [AddResponseBasketItem]
+);
 
 /// The type `sale.basket_item`, defined once in `types`.
 pub type AddResponseBasketItem = super::super::types::sale::BasketItem;
@@ -453,7 +471,6 @@ pub async fn add_catalog_product(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-add-catalog-product.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddCatalogProductRequest {
     /// Wire name "fields": object, required.
@@ -510,8 +527,14 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddCatalogProductRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddCatalogProductRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.basketitem.addCatalogProduct`."}"#,
+    [AddCatalogProductRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddCatalogProductRequestFields {
     /// Wire name "basePrice": number, optional.
@@ -681,11 +704,17 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddCatalogProductRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddCatalogProductRequestFields,
+    r#"{"type":"object","properties":{"basePrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"currency":{"type":"string"},"customPrice":{"anyOf":[{"$dep":0},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"type":"integer","format":"int64"},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"type":"integer","format":"int64"},"quantity":{"type":"number","format":"double"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["currency","orderId","productId","quantity"],"additionalProperties":true}"#,
+    [AddCatalogProductRequestFieldsCustomPrice]
+);
+
 pub type AddCatalogProductRequestFieldsCustomPrice = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.basketitem.addCatalogProduct`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddCatalogProductResponse {
     /// Wire name "basketItem": object, optional.
@@ -709,8 +738,14 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddCatalogProductResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddCatalogProductResponse,
+    r#"{"type":"object","properties":{"basketItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.basketitem.addCatalogProduct`."}"#,
+    [AddCatalogProductResponseBasketItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddCatalogProductResponseBasketItem {
     /// Wire name "basePrice": integer, optional.
@@ -892,6 +927,13 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductResponseBasketItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddCatalogProductResponseBasketItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddCatalogProductResponseBasketItem,
+    r#"{"type":"object","properties":{"basePrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canBuy":{"anyOf":[{"type":"string"},{"type":"null"}]},"catalogXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"dimensions":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"properties":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reservations":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"vatRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddCatalogProductRequest {
     const NAME: &'static str = "sale.basketitem.addCatalogProduct";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -929,7 +971,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -974,6 +1015,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.basketitem.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.basketitem.delete`.
 pub type DeleteResponse = bool;
 
@@ -1010,7 +1058,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1055,9 +1102,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.basketitem.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.basketitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "basketItem": object, optional.
@@ -1080,6 +1133,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"basketItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.basketitem.get`."}"#,
+    [GetResponseBasketItem]
+);
 
 /// The type `sale.basket_item`, defined once in `types`.
 pub type GetResponseBasketItem = super::super::types::sale::BasketItem;
@@ -1117,7 +1177,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1155,9 +1214,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.basketitem.getFields`."}"#,
+    []
+);
+
 /// The `result` of `sale.basketitem.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "basketItem": object, optional.
@@ -1182,6 +1247,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"basketItem":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.basketitem.getFields`."}"#,
+    [GetFieldsResponseBasketItemValue]
+);
 
 /// The type `sale.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponseBasketItemValue = super::super::types::sale::FieldDescriptor;
@@ -1214,7 +1286,6 @@ pub async fn get_fields_catalog_product(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-get-catalog-product-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsCatalogProductRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1252,9 +1323,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsCatalogProductRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsCatalogProductRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.basketitem.getFieldsCatalogProduct`."}"#,
+    []
+);
+
 /// The `result` of `sale.basketitem.getFieldsCatalogProduct`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsCatalogProductResponse {
     /// Wire name "basketItem": object, optional.
@@ -1278,8 +1355,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsCatalogProductResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsCatalogProductResponse,
+    r#"{"type":"object","properties":{"basketItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.basketitem.getFieldsCatalogProduct`."}"#,
+    [GetFieldsCatalogProductResponseBasketItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsCatalogProductResponseBasketItem {
     /// Wire name "basePrice": object, optional.
@@ -1315,6 +1398,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductResponseBasketI
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsCatalogProductResponseBasketItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsCatalogProductResponseBasketItem,
+    r#"{"type":"object","properties":{"basePrice":{"anyOf":[{"$dep":0},{"type":"null"}]},"canBuy":{"anyOf":[{"$dep":1},{"type":"null"}]},"catalogXmlId":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetFieldsCatalogProductResponseBasketItemBasePrice,
+    GetFieldsCatalogProductResponseBasketItemCanBuy,
+    GetFieldsCatalogProductResponseBasketItemCatalogXmlId]
+);
 
 /// The type `sale.active`, defined once in `types`.
 pub type GetFieldsCatalogProductResponseBasketItemBasePrice = super::super::types::sale::Active;
@@ -1355,7 +1447,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1435,9 +1526,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.basketitem.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.basketitem.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "basketItems": array of object, optional.
@@ -1461,8 +1558,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"basketItems":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.basketitem.list`."}"#,
+    [ListResponseBasketItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseBasketItemsItem {
     /// Wire name "currency": string, optional.
@@ -1514,6 +1617,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseBasketItemsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseBasketItemsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseBasketItemsItem,
+    r#"{"type":"object","properties":{"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.basketitem.list";
@@ -1580,7 +1690,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1647,8 +1756,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `sale.basketitem.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "basePrice": number, optional.
@@ -1875,13 +1990,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"basePrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"canBuy":{"anyOf":[{"$dep":0},{"type":"null"}]},"catalogXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"dimensions":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":1},{"type":"null"}]},"vatRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsCanBuy, UpdateRequestFieldsVatIncluded]
+);
+
 pub type UpdateRequestFieldsCanBuy = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.basketitem.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "basketItem": object, optional.
@@ -1905,8 +2026,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"basketItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.basketitem.update`."}"#,
+    [UpdateResponseBasketItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseBasketItem {
     /// Wire name "basePrice": integer, optional.
@@ -2088,6 +2215,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseBasketItem {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseBasketItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseBasketItem,
+    r#"{"type":"object","properties":{"basePrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canBuy":{"anyOf":[{"type":"string"},{"type":"null"}]},"catalogXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"dimensions":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"properties":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reservations":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"vatRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.basketitem.update";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -2129,7 +2263,6 @@ pub async fn update_catalog_product(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/basket-item/sale-basket-item-update-catalog-product.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateCatalogProductRequest {
     /// Wire name "fields": object, required.
@@ -2199,8 +2332,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateCatalogProductRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateCatalogProductRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `sale.basketitem.updateCatalogProduct`."}"#,
+    [UpdateCatalogProductRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateCatalogProductRequestFields {
     /// Wire name "quantity": number, required.
@@ -2270,9 +2409,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateCatalogProductRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateCatalogProductRequestFields,
+    r#"{"type":"object","properties":{"quantity":{"type":"number","format":"double"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["quantity"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `sale.basketitem.updateCatalogProduct`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateCatalogProductResponse {
     /// Wire name "basketItem": object, optional.
@@ -2296,8 +2441,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateCatalogProductResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateCatalogProductResponse,
+    r#"{"type":"object","properties":{"basketItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.basketitem.updateCatalogProduct`."}"#,
+    [UpdateCatalogProductResponseBasketItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateCatalogProductResponseBasketItem {
     /// Wire name "basePrice": integer, optional.
@@ -2478,6 +2629,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductResponseBasketItem
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateCatalogProductResponseBasketItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateCatalogProductResponseBasketItem,
+    r#"{"type":"object","properties":{"basePrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canBuy":{"anyOf":[{"type":"string"},{"type":"null"}]},"catalogXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"dimensions":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"properties":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reservations":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"roductid":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"vatRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateCatalogProductRequest {
     const NAME: &'static str = "sale.basketitem.updateCatalogProduct";

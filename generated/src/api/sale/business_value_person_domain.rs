@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -72,8 +71,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.businessValuePersonDomain.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "domain": string, required.
@@ -133,11 +138,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"domain":{"$dep":0},"personTypeId":{"type":"integer","format":"int64"}},"required":["domain","personTypeId"],"additionalProperties":true}"#,
+    [AddRequestFieldsDomain]
+);
+
 pub type AddRequestFieldsDomain = super::super::enums::IE;
 
 /// The `result` of `sale.businessValuePersonDomain.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "businessValuePersonDomain": object, optional.
@@ -167,8 +178,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"businessValuePersonDomain":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.businessValuePersonDomain.add`."}"#,
+    [AddResponseBusinessValuePersonDomain]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseBusinessValuePersonDomain {
     /// Wire name "domain": string, optional.
@@ -199,6 +216,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseBusinessValuePersonDomain {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseBusinessValuePersonDomain);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseBusinessValuePersonDomain,
+    r#"{"type":"object","properties":{"domain":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.add";
@@ -234,7 +258,6 @@ pub async fn delete_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-delete-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteByFilterRequest {
     /// Wire name "fields": object, required.
@@ -279,8 +302,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteByFilterRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.businessValuePersonDomain.deleteByFilter`."}"#,
+    [DeleteByFilterRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteByFilterRequestFields {
     /// Wire name "domain": string, required.
@@ -340,6 +369,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteByFilterRequestFields,
+    r#"{"type":"object","properties":{"domain":{"$dep":0},"personTypeId":{"type":"integer","format":"int64"}},"required":["domain","personTypeId"],"additionalProperties":true}"#,
+    [DeleteByFilterRequestFieldsDomain]
+);
+
 pub type DeleteByFilterRequestFieldsDomain = super::super::enums::IE;
 
 /// The `result` of `sale.businessValuePersonDomain.deleteByFilter`.
@@ -380,7 +416,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -418,9 +453,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.businessValuePersonDomain.getFields`."}"#,
+    []
+);
+
 /// The `result` of `sale.businessValuePersonDomain.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "businessValuePersonDomain": object, optional.
@@ -455,6 +496,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"businessValuePersonDomain":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.businessValuePersonDomain.getFields`."}"#,
+    [GetFieldsResponseBusinessValuePersonDomainValue]
+);
+
 /// The type `sale.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponseBusinessValuePersonDomainValue = super::super::types::sale::FieldDescriptor;
 
@@ -488,7 +536,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/business-value-person-domain/sale-business-value-person-domain-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -568,9 +615,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.businessValuePersonDomain.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.businessValuePersonDomain.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "businessValuePersonDomains": array of object, optional.
@@ -602,8 +655,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"businessValuePersonDomains":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.businessValuePersonDomain.list`."}"#,
+    [ListResponseBusinessValuePersonDomainsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseBusinessValuePersonDomainsItem {
     /// Wire name "personTypeId": integer, optional.
@@ -626,6 +685,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseBusinessValuePersonDomains
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseBusinessValuePersonDomainsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseBusinessValuePersonDomainsItem,
+    r#"{"type":"object","properties":{"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.list";

@@ -33,7 +33,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -197,12 +196,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"EMAIL":{"type":"string"},"NAME":{"type":"string"},"NUMBER_KKM":{"anyOf":[{"type":"string"},{"type":"null"}]},"OFD":{"anyOf":[{"$dep":1},{"type":"null"}]},"OFD_SETTINGS":{"anyOf":[{"$dep":2},{"type":"null"}]},"REST_CODE":{"type":"string"},"SETTINGS":{"anyOf":[{"$dep":3},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USE_OFFLINE":{"anyOf":[{"$dep":4},{"type":"null"}]}},"required":["EMAIL","NAME","REST_CODE"],"additionalProperties":true,"description":"Parameters of `sale.cashbox.add`."}"#,
+    [AddRequestActive, AddRequestOfd, AddRequestOfdSettings, AddRequestSettings,
+    AddRequestUseOffline]
+);
+
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestOfdSettings {
     /// Wire name "AUTH": any JSON, optional.
@@ -275,8 +281,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestOfdSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestOfdSettings,
+    r#"{"type":"object","properties":{"AUTH":true,"OFD_MODE":{"anyOf":[{"$dep":0},{"type":"null"}]},"SELLER_INFO":true},"additionalProperties":true}"#,
+    [AddRequestOfdSettingsOfdMode]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestOfdSettingsOfdMode {
     /// Wire name "IS_TEST": string, optional.
@@ -323,8 +335,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettingsOfdMode {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestOfdSettingsOfdMode);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestOfdSettingsOfdMode,
+    r#"{"type":"object","properties":{"IS_TEST":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
     /// Wire name "AUTH": object, optional.
@@ -437,8 +455,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettings,
+    r#"{"type":"object","properties":{"AUTH":{"anyOf":[{"$dep":0},{"type":"null"}]},"CHECK_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIG":{"anyOf":[{"$dep":1},{"type":"null"}]},"HTTP_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"INTERACTION":{"anyOf":[{"$dep":2},{"type":"null"}]},"PRINT_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestSettingsAuth, AddRequestSettingsConfig, AddRequestSettingsInteraction]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsAuth {
     /// Wire name "KEYWORD": string, optional.
@@ -498,8 +522,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsAuth {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsAuth);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsAuth,
+    r#"{"type":"object","properties":{"KEYWORD":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREFERENCE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsConfig {
     /// Wire name "ITEMS": object, required.
@@ -554,8 +584,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfig);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsConfig,
+    r#"{"type":"object","properties":{"ITEMS":{"$dep":0},"LABEL":{"type":"string"}},"required":["ITEMS","LABEL"],"additionalProperties":true}"#,
+    [AddRequestSettingsConfigItems]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsConfigItems {
     /// Wire name "DISABLED": string, optional.
@@ -707,6 +743,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItems);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsConfigItems,
+    r#"{"type":"object","properties":{"DISABLED":{"anyOf":[{"$dep":0},{"type":"null"}]},"LABEL":{"type":"string"},"MULTILINE":{"anyOf":[{"$dep":1},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"OPTIONS":true,"REQUIRED":{"$dep":3},"TIME":{"anyOf":[{"$dep":4},{"type":"null"}]},"TYPE":{"$dep":5}},"required":["LABEL","OPTIONS","REQUIRED","TYPE"],"additionalProperties":true}"#,
+    [AddRequestSettingsConfigItemsDisabled, AddRequestSettingsConfigItemsMultiline,
+    AddRequestSettingsConfigItemsMultiple, AddRequestSettingsConfigItemsRequired,
+    AddRequestSettingsConfigItemsTime, AddRequestSettingsConfigItemsType]
+);
+
 pub type AddRequestSettingsConfigItemsDisabled = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestSettingsConfigItemsMultiline = ::bitrix24_runtime::YesNo;
@@ -720,7 +765,6 @@ pub type AddRequestSettingsConfigItemsTime = ::bitrix24_runtime::YesNo;
 pub type AddRequestSettingsConfigItemsType = super::super::enums::StringNumberYNEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsInteraction {
     /// Wire name "MODE": string, optional.
@@ -767,6 +811,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsInteraction {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsInteraction);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsInteraction,
+    r#"{"type":"object","properties":{"MODE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestUseOffline = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.cashbox.add`.
@@ -804,7 +855,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -850,6 +900,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.cashbox.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.cashbox.delete`.
 pub type DeleteResponse = bool;
 
@@ -886,7 +943,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -956,6 +1012,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.cashbox.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.cashbox.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
@@ -990,7 +1053,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -1042,8 +1104,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"ID":{"type":"integer","format":"int64"}},"required":["FIELDS","ID"],"additionalProperties":true,"description":"Parameters of `sale.cashbox.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -1198,12 +1266,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NUMBER_KKM":{"anyOf":[{"type":"string"},{"type":"null"}]},"OFD":{"anyOf":[{"$dep":1},{"type":"null"}]},"OFD_SETTINGS":{"anyOf":[{"$dep":2},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":3},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USE_OFFLINE":{"anyOf":[{"$dep":4},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsActive, UpdateRequestFieldsOfd, UpdateRequestFieldsOfdSettings,
+    UpdateRequestFieldsSettings, UpdateRequestFieldsUseOffline]
+);
+
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsOfdSettings {
     /// Wire name "AUTH": any JSON, optional.
@@ -1276,8 +1351,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOfdSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOfdSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsOfdSettings,
+    r#"{"type":"object","properties":{"AUTH":true,"OFD_MODE":true,"SELLER_INFO":true},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettings {
     /// Wire name "CHECK_URL": string, required.
@@ -1355,8 +1436,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettings,
+    r#"{"type":"object","properties":{"CHECK_URL":{"type":"string"},"CONFIG":{"$dep":0},"HTTP_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRINT_URL":{"type":"string"}},"required":["CHECK_URL","CONFIG","PRINT_URL"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettingsConfig]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsConfig {
     /// Wire name "ITEMS": any JSON, required.
@@ -1407,6 +1494,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfig {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfig);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsConfig,
+    r#"{"type":"object","properties":{"ITEMS":true,"LABEL":{"type":"string"}},"required":["ITEMS","LABEL"],"additionalProperties":true}"#,
+    []
+);
 
 pub type UpdateRequestFieldsUseOffline = ::bitrix24_runtime::YesNo;
 

@@ -39,7 +39,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -178,10 +177,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CONFIG":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"CURRENCY":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOGOTYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"REST_CODE":{"type":"string"},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CURRENCY","NAME","REST_CODE"],"additionalProperties":true,"description":"Parameters of `sale.delivery.add`."}"#,
+    [AddRequestActive, AddRequestConfigItem]
+);
+
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestConfigItem {
     /// Wire name "CODE": string, required.
@@ -233,9 +238,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestConfigItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestConfigItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestConfigItem,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"VALUE":{"type":"string"}},"required":["CODE","VALUE"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `sale.delivery.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "parent": object, optional.
@@ -267,8 +278,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"parent":{"anyOf":[{"$dep":0},{"type":"null"}]},"profiles":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.delivery.add`."}"#,
+    [AddResponseParent, AddResponseProfilesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseParent {
     /// Wire name "ACTIVE": string, optional.
@@ -342,8 +359,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseParent {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseParent);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseParent,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LOGOTYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseProfilesItem {
     /// Wire name "ACTIVE": string, optional.
@@ -417,6 +440,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProfilesItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseProfilesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseProfilesItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LOGOTYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.delivery.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -450,7 +480,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -496,6 +525,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.delivery.delete`.
 pub type DeleteResponse = bool;
 
@@ -532,7 +568,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -602,11 +637,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.delivery.getlist`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.delivery.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -666,6 +707,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "sale.delivery.getlist";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -694,7 +742,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery/sale-delivery-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -834,10 +881,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELDS":{"anyOf":[{"$dep":1},{"type":"null"}]},"ID":{"type":"integer","format":"int64"},"LOGOTYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.update`."}"#,
+    [UpdateRequestActive, UpdateRequestFields]
+);
+
 pub type UpdateRequestActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -937,6 +990,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOGOTYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `sale.delivery.update`.
 pub type UpdateResponse = bool;

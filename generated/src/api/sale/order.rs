@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.order.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "additionalInfo": string, optional.
@@ -487,6 +492,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"affiliateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canceled":{"anyOf":[{"$dep":0},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"type":"string"},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empStatusId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalOrder":{"anyOf":[{"$dep":1},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"type":"string"},"lockedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"marked":{"anyOf":[{"$dep":2},{"type":"null"}]},"orderTopic":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"type":"integer","format":"int64"},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"recountFlag":{"anyOf":[{"$dep":3},{"type":"null"}]},"recurringId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"updated1c":{"anyOf":[{"$dep":4},{"type":"null"}]},"userDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["currency","lid","personTypeId"],"additionalProperties":true}"#,
+    [AddRequestFieldsCanceled, AddRequestFieldsExternalOrder, AddRequestFieldsMarked,
+    AddRequestFieldsRecountFlag, AddRequestFieldsUpdated1c]
+);
+
 pub type AddRequestFieldsCanceled = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsExternalOrder = ::bitrix24_runtime::YesNo;
@@ -499,7 +512,6 @@ pub type AddRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.order.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "order": object, optional.
@@ -523,8 +535,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"order":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.order.add`."}"#,
+    [AddResponseOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseOrder {
     /// Wire name "accountNumber": string, optional.
@@ -802,6 +820,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOrder {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseOrder,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"affiliateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"clients":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountValue":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empStatusId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalOrder":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"anyOf":[{"type":"string"},{"type":"null"}]},"lockedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderTopic":{"anyOf":[{"type":"string"},{"type":"null"}]},"payed":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"personTypeXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reasonCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"recountFlag":{"anyOf":[{"type":"string"},{"type":"null"}]},"recurringId":{"anyOf":[{"type":"string"},{"type":"null"}]},"requisiteLink":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"userDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.order.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -830,7 +855,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -875,6 +899,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.order.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.order.delete`.
 pub type DeleteResponse = bool;
 
@@ -912,7 +943,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -957,9 +987,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.order.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.order.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "order": object, optional.
@@ -983,8 +1019,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"order":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.order.get`."}"#,
+    [GetResponseOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrder {
     /// Wire name "accountNumber": string, optional.
@@ -1310,8 +1352,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrder,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"affiliateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"basketItems":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"clients":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateLock":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountValue":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empStatusId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalOrder":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"anyOf":[{"type":"string"},{"type":"null"}]},"lockedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderTopic":{"anyOf":[{"type":"string"},{"type":"null"}]},"payed":{"anyOf":[{"type":"string"},{"type":"null"}]},"payments":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"personTypeXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"propertyValues":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"reasonCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"recountFlag":{"anyOf":[{"type":"string"},{"type":"null"}]},"recurringId":{"anyOf":[{"type":"string"},{"type":"null"}]},"requisiteLink":{"anyOf":[{"$dep":4},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"shipments":{"anyOf":[{"type":"array","items":{"$dep":5}},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"tradeBindings":{"anyOf":[{"type":"array","items":{"$dep":6}},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"userDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseOrderBasketItemsItem, GetResponseOrderClientsItem,
+    GetResponseOrderPaymentsItem, GetResponseOrderPropertyValuesItem,
+    GetResponseOrderRequisiteLink, GetResponseOrderShipmentsItem,
+    GetResponseOrderTradeBindingsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrderBasketItemsItem {
     /// Wire name "barcodeMulti": string, optional.
@@ -1583,11 +1634,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrderBasketItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrderBasketItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrderBasketItemsItem,
+    r#"{"type":"object","properties":{"barcodeMulti":{"anyOf":[{"type":"string"},{"type":"null"}]},"basePrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"canBuy":{"anyOf":[{"type":"string"},{"type":"null"}]},"catalogXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPageUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"dimensions":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountCoupon":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountName":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountValue":{"anyOf":[{"type":"string"},{"type":"null"}]},"fuserId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"anyOf":[{"type":"string"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"module":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"notes":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceTypeId":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productPriceId":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productProviderClass":{"anyOf":[{"type":"string"},{"type":"null"}]},"productXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"properties":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"recommendation":{"anyOf":[{"type":"string"},{"type":"null"}]},"reservations":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"setParentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"vatRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseOrderBasketItemsItemPropertiesItem,
+    GetResponseOrderBasketItemsItemReservationsItem]
+);
+
 /// The type `sale.basket_property`, defined once in `types`.
 pub type GetResponseOrderBasketItemsItemPropertiesItem = super::super::types::sale::BasketProperty;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrderBasketItemsItemReservationsItem {
     /// Wire name "basketId": integer, optional.
@@ -1656,8 +1714,14 @@ for GetResponseOrderBasketItemsItemReservationsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrderBasketItemsItemReservationsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrderBasketItemsItemReservationsItem,
+    r#"{"type":"object","properties":{"basketId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateReserve":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateReserveEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reservedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"storeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrderClientsItem {
     /// Wire name "entityId": integer, optional.
@@ -1725,8 +1789,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrderClientsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrderClientsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrderClientsItem,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isPrimary":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"roleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrderPaymentsItem {
     /// Wire name "accountNumber": string, optional.
@@ -2016,8 +2086,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrderPaymentsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrderPaymentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrderPaymentsItem,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateBill":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePaid":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePayBefore":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empPaidId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empReturnId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalPayment":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturn":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paid":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnComment":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paySystemIsCash":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemName":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"priceCod":{"anyOf":[{"type":"string"},{"type":"null"}]},"psCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"psInvoiceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"psResponseDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"psSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrderPropertyValuesItem {
     /// Wire name "code": string, optional.
@@ -2070,8 +2146,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrderPropertyValuesItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrderPropertyValuesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrderPropertyValuesItem,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderPropsId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"orderPropsXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrderRequisiteLink {
     /// Wire name "bankDetailId": integer, optional.
@@ -2114,8 +2196,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrderRequisiteLink {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrderRequisiteLink);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrderRequisiteLink,
+    r#"{"type":"object","properties":{"bankDetailId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"mcBankDetailId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"mcRequisiteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"requisiteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrderShipmentsItem {
     /// Wire name "accountNumber": string, optional.
@@ -2417,11 +2505,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrderShipmentsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrderShipmentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrderShipmentsItem,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"basePriceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPriceDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateAllowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"deliveryName":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"empAllowDeliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empDeductedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonUndoDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"shipmentItems":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"system":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingLastCheck":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseOrderShipmentsItemShipmentItemsItem]
+);
+
 /// The type `sale.shipment_item_2`, defined once in `types`.
 pub type GetResponseOrderShipmentsItemShipmentItemsItem = super::super::types::sale::ShipmentItem2;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOrderTradeBindingsItem {
     /// Wire name "externalOrderId": string, optional.
@@ -2483,6 +2577,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrderTradeBindingsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrderTradeBindingsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOrderTradeBindingsItem,
+    r#"{"type":"object","properties":{"externalOrderId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"tradingPlatformId":{"anyOf":[{"type":"string"},{"type":"null"}]},"tradingPlatformXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.order.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2516,7 +2617,6 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -2554,9 +2654,15 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.order.getfields`."}"#,
+    []
+);
+
 /// The `result` of `sale.order.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponse {
     /// Wire name "order": object, optional.
@@ -2579,6 +2685,13 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponse,
+    r#"{"type":"object","properties":{"order":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.order.getfields`."}"#,
+    [GetfieldsResponseOrderValue]
+);
 
 /// The type `sale.field_descriptor`, defined once in `types`.
 pub type GetfieldsResponseOrderValue = super::super::types::sale::FieldDescriptor;
@@ -2613,7 +2726,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -2693,9 +2805,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.order.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.order.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "orders": array of object, optional.
@@ -2719,8 +2837,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"orders":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.order.list`."}"#,
+    [ListResponseOrdersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseOrdersItem {
     /// Wire name "accountNumber": string, optional.
@@ -3004,6 +3128,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseOrdersItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseOrdersItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseOrdersItem,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"affiliateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateLock":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empStatusId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalOrder":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"anyOf":[{"type":"string"},{"type":"null"}]},"lockedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderTopic":{"anyOf":[{"type":"string"},{"type":"null"}]},"payed":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"personTypeXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"recountFlag":{"anyOf":[{"type":"string"},{"type":"null"}]},"recurringId":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"userDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.order.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -3153,7 +3284,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/order/sale-order-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -3203,8 +3333,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `sale.order.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "additionalInfo": string, optional.
@@ -3550,6 +3686,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"affiliateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canceled":{"anyOf":[{"$dep":0},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empStatusId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalOrder":{"anyOf":[{"$dep":1},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"lockedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"marked":{"anyOf":[{"$dep":2},{"type":"null"}]},"orderTopic":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"recountFlag":{"anyOf":[{"$dep":3},{"type":"null"}]},"recurringId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"updated1c":{"anyOf":[{"$dep":4},{"type":"null"}]},"userDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsCanceled, UpdateRequestFieldsExternalOrder,
+    UpdateRequestFieldsMarked, UpdateRequestFieldsRecountFlag,
+    UpdateRequestFieldsUpdated1c]
+);
+
 pub type UpdateRequestFieldsCanceled = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsExternalOrder = ::bitrix24_runtime::YesNo;
@@ -3562,7 +3707,6 @@ pub type UpdateRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.order.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "order": object, optional.
@@ -3586,8 +3730,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"order":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.order.update`."}"#,
+    [UpdateResponseOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseOrder {
     /// Wire name "accountNumber": string, optional.
@@ -3882,6 +4032,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOrder {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseOrder);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseOrder,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"affiliateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"clients":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateLock":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountValue":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empStatusId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalOrder":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"anyOf":[{"type":"string"},{"type":"null"}]},"lockedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderTopic":{"anyOf":[{"type":"string"},{"type":"null"}]},"payed":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"personTypeXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reasonCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"recountFlag":{"anyOf":[{"type":"string"},{"type":"null"}]},"recurringId":{"anyOf":[{"type":"string"},{"type":"null"}]},"requisiteLink":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"userDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"version":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.order.update";

@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.payment.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "comments": string, optional.
@@ -560,6 +565,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateBill":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePaid":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePayBefore":{"anyOf":[{"type":"string"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empPaidId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empReturnId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalPayment":{"anyOf":[{"$dep":0},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturn":{"anyOf":[{"$dep":1},{"type":"null"}]},"marked":{"anyOf":[{"$dep":2},{"type":"null"}]},"orderId":{"type":"integer","format":"int64"},"paid":{"anyOf":[{"$dep":3},{"type":"null"}]},"payReturnComment":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemId":{"type":"integer","format":"int64"},"payVoucherDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"priceCod":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"psCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"psInvoiceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"psResponseDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatus":{"anyOf":[{"$dep":4},{"type":"null"}]},"psStatusCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"psSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"updated1c":{"anyOf":[{"$dep":5},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["orderId","paySystemId"],"additionalProperties":true}"#,
+    [AddRequestFieldsExternalPayment, AddRequestFieldsIsReturn, AddRequestFieldsMarked,
+    AddRequestFieldsPaid, AddRequestFieldsPsStatus, AddRequestFieldsUpdated1c]
+);
+
 pub type AddRequestFieldsExternalPayment = super::super::enums::YFN;
 
 pub type AddRequestFieldsIsReturn = ::bitrix24_runtime::YesNo;
@@ -574,7 +587,6 @@ pub type AddRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.payment.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "payment": object, optional.
@@ -597,6 +609,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"payment":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.payment.add`."}"#,
+    [AddResponsePayment]
+);
 
 /// The type `sale.payment`, defined once in `types`.
 pub type AddResponsePayment = super::super::types::sale::Payment;
@@ -629,7 +648,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -674,6 +692,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.payment.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.payment.delete`.
 pub type DeleteResponse = bool;
 
@@ -710,7 +735,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -755,9 +779,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.payment.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.payment.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "payment": object, optional.
@@ -781,8 +811,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"payment":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.payment.get`."}"#,
+    [GetResponsePayment]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePayment {
     /// Wire name "accountNumber": string, optional.
@@ -1072,6 +1108,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePayment {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePayment);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponsePayment,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateBill":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePaid":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePayBefore":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empPaidId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empReturnId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalPayment":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturn":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paid":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnComment":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paySystemIsCash":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemName":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"priceCod":{"anyOf":[{"type":"string"},{"type":"null"}]},"psCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"psInvoiceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"psResponseDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"psSum":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sum":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.payment.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1105,7 +1148,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1143,9 +1185,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.payment.getFields`."}"#,
+    []
+);
+
 /// The `result` of `sale.payment.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "payment": object, optional.
@@ -1170,6 +1218,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"payment":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.payment.getFields`."}"#,
+    [GetFieldsResponsePaymentValue]
+);
 
 /// The type `sale.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponsePaymentValue = super::super::types::sale::FieldDescriptor;
@@ -1204,7 +1259,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1284,9 +1338,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.payment.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.payment.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "payments": array of object, optional.
@@ -1310,8 +1370,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"payments":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.payment.list`."}"#,
+    [ListResponsePaymentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponsePaymentsItem {
     /// Wire name "accountNumber": string, optional.
@@ -1601,6 +1667,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponsePaymentsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponsePaymentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponsePaymentsItem,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateBill":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePaid":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePayBefore":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empPaidId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empReturnId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalPayment":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturn":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paid":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnComment":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paySystemIsCash":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemName":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"priceCod":{"anyOf":[{"type":"string"},{"type":"null"}]},"psCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"psInvoiceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"psResponseDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"psSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.payment.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1754,7 +1827,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/payment/sale-payment-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1804,8 +1876,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `sale.payment.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "comments": string, optional.
@@ -2282,6 +2360,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateBill":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePaid":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePayBefore":{"anyOf":[{"type":"string"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empPaidId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empReturnId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalPayment":{"anyOf":[{"$dep":0},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturn":{"anyOf":[{"$dep":1},{"type":"null"}]},"marked":{"anyOf":[{"$dep":2},{"type":"null"}]},"paid":{"anyOf":[{"$dep":3},{"type":"null"}]},"payReturnComment":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemId":{"type":"integer","format":"int64"},"payVoucherDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"priceCod":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"psCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"psInvoiceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"psResponseDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatus":{"anyOf":[{"$dep":4},{"type":"null"}]},"psStatusCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"psSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"updated1c":{"anyOf":[{"$dep":5},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["paySystemId"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsExternalPayment, UpdateRequestFieldsIsReturn,
+    UpdateRequestFieldsMarked, UpdateRequestFieldsPaid, UpdateRequestFieldsPsStatus,
+    UpdateRequestFieldsUpdated1c]
+);
+
 pub type UpdateRequestFieldsExternalPayment = super::super::enums::YFN;
 
 pub type UpdateRequestFieldsIsReturn = ::bitrix24_runtime::YesNo;
@@ -2296,7 +2383,6 @@ pub type UpdateRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.payment.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "payment": object, optional.
@@ -2319,6 +2405,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"payment":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.payment.update`."}"#,
+    [UpdateResponsePayment]
+);
 
 /// The type `sale.payment`, defined once in `types`.
 pub type UpdateResponsePayment = super::super::types::sale::Payment;

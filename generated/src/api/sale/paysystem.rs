@@ -36,7 +36,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -203,6 +202,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"BX_REST_HANDLER":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_REGISTRY_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"LOGOTYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"NEW_WINDOW":{"anyOf":[{"$dep":2},{"type":"null"}]},"PERSON_TYPE_ID":{"type":"integer","format":"int64"},"SETTINGS":{"anyOf":[{"$dep":3},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["BX_REST_HANDLER","NAME","PERSON_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.add`."}"#,
+    [AddRequestActive, AddRequestEntityRegistryType, AddRequestNewWindow,
+    AddRequestSettings]
+);
+
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestEntityRegistryType = super::super::enums::OrderCrmInvoiceCrmQuote;
@@ -210,7 +217,6 @@ pub type AddRequestEntityRegistryType = super::super::enums::OrderCrmInvoiceCrmQ
 pub type AddRequestNewWindow = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
     /// Wire name "CHECKOUT_DATA": object, optional.
@@ -373,6 +379,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettings,
+    r#"{"type":"object","properties":{"CHECKOUT_DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"CLIENT_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"CODES":{"anyOf":[{"$dep":2},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FORM_DATA":{"anyOf":[{"$dep":3},{"type":"null"}]},"IFRAME_DATA":{"anyOf":[{"$dep":4},{"type":"null"}]},"PAYMENT_ID":{"anyOf":[{"$dep":5},{"type":"null"}]},"REST_SERVICE_ID":{"anyOf":[{"$dep":6},{"type":"null"}]},"REST_SERVICE_KEY":{"anyOf":[{"$dep":7},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestSettingsCheckoutData, AddRequestSettingsClientType,
+    AddRequestSettingsCodes, AddRequestSettingsFormData, AddRequestSettingsIframeData,
+    AddRequestSettingsPaymentId, AddRequestSettingsRestServiceId,
+    AddRequestSettingsRestServiceKey]
+);
+
 /// The type `pay_system.checkout_data`, defined once in `types`.
 pub type AddRequestSettingsCheckoutData = super::super::types::pay_system::CheckoutData;
 
@@ -382,7 +398,6 @@ pub type AddRequestSettingsClientType = super::super::enums::B2cB2b;
 pub type AddRequestSettingsCodes = super::super::types::pay_system::Codes;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsFormData {
     /// Wire name "BX_PAYSYSTEM_ID": integer, optional.
@@ -442,8 +457,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsFormData {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsFormData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsFormData,
+    r#"{"type":"object","properties":{"BX_PAYSYSTEM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BX_RETURN_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsIframeData {
     /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
@@ -509,8 +530,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsIframeData {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsIframeData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsIframeData,
+    r#"{"type":"object","properties":{"BX_COMPUTED_STYLE":true,"BX_SYSTEM_PARAMS":true},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsPaymentId {
     /// Wire name "TYPE": string, optional.
@@ -566,8 +593,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsPaymentId {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsPaymentId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsPaymentId,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsRestServiceId {
     /// Wire name "TYPE": string, optional.
@@ -623,8 +656,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsRestServiceId {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsRestServiceId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsRestServiceId,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsRestServiceKey {
     /// Wire name "TYPE": string, optional.
@@ -680,6 +719,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsRestServiceKey {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsRestServiceKey);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsRestServiceKey,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.add`.
 pub type AddResponse = i64;
 
@@ -717,7 +763,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -763,6 +808,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.delete`.
 pub type DeleteResponse = bool;
 
@@ -798,7 +850,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -868,11 +919,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.paysystem.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.paysystem.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ACTION_FILE": string, optional.
@@ -1036,6 +1093,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ACTION_FILE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ALLOW_EDIT_PAYMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CHANGE_1C":{"anyOf":[{"type":"string"},{"type":"null"}]},"CAN_PRINT_CHECK":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENCODING":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_REGISTRY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAVE_ACTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAVE_PAYMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAVE_PREPAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAVE_PRICE":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAVE_RESULT":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAVE_RESULT_RECEIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_CASH":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NEW_WINDOW":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSON_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PSA_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PS_MODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paysystem.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1064,7 +1128,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, optional.
@@ -1120,8 +1183,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]},"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -1256,6 +1325,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"BX_REST_HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOGOTYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NEW_WINDOW":{"anyOf":[{"$dep":1},{"type":"null"}]},"PERSON_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsActive, UpdateRequestFieldsNewWindow]
+);
 
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 

@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/person-type/sale-person-type-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,12 +73,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.persontype.add`."}"#,
+    [AddRequestFields]
+);
+
 /// The type `sale.fields_4`, defined once in `types`.
 pub type AddRequestFields = super::super::types::sale::Fields4;
 
 /// The `result` of `sale.persontype.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "personType": object, optional.
@@ -102,6 +107,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"personType":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.persontype.add`."}"#,
+    [AddResponsePersonType]
+);
 
 /// The type `sale.person_type`, defined once in `types`.
 pub type AddResponsePersonType = super::super::types::sale::PersonType;
@@ -140,7 +152,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/person-type/sale-person-type-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -185,6 +196,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.persontype.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.persontype.delete`.
 pub type DeleteResponse = bool;
 
@@ -223,7 +241,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/person-type/sale-person-type-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -268,9 +285,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.persontype.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.persontype.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "personType": object, optional.
@@ -294,8 +317,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"personType":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.persontype.get`."}"#,
+    [GetResponsePersonType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePersonType {
     /// Wire name "active": string, optional.
@@ -347,6 +376,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePersonType {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePersonType);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponsePersonType,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.persontype.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -380,7 +416,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/person-type/sale-person-type-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -418,9 +453,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.persontype.getFields`."}"#,
+    []
+);
+
 /// The `result` of `sale.persontype.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "personType": object, optional.
@@ -445,6 +486,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"personType":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.persontype.getFields`."}"#,
+    [GetFieldsResponsePersonTypeValue]
+);
 
 /// The type `sale.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponsePersonTypeValue = super::super::types::sale::FieldDescriptor;
@@ -479,7 +527,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/person-type/sale-person-type-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -559,9 +606,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.persontype.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.persontype.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "personTypes": array of object, optional.
@@ -593,8 +646,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"personTypes":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"total":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.persontype.list`."}"#,
+    [ListResponsePersonTypesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponsePersonTypesItem {
     /// Wire name "id": integer, optional.
@@ -625,6 +684,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponsePersonTypesItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponsePersonTypesItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponsePersonTypesItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.persontype.list";
@@ -680,7 +746,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/person-type/sale-person-type-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -730,12 +795,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `sale.persontype.update`."}"#,
+    [UpdateRequestFields]
+);
+
 /// The type `sale.fields_4`, defined once in `types`.
 pub type UpdateRequestFields = super::super::types::sale::Fields4;
 
 /// The `result` of `sale.persontype.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "personType": object, optional.
@@ -758,6 +829,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"personType":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.persontype.update`."}"#,
+    [UpdateResponsePersonType]
+);
 
 /// The type `sale.person_type`, defined once in `types`.
 pub type UpdateResponsePersonType = super::super::types::sale::PersonType;

@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.shipment.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "allowDelivery": string, required.
@@ -269,13 +274,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"allowDelivery":{"$dep":0},"basePriceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"deducted":{"$dep":1},"deliveryDocDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryId":{"type":"integer","format":"int64"},"orderId":{"type":"integer","format":"int64"},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["allowDelivery","deducted","deliveryId","orderId"],"additionalProperties":true}"#,
+    [AddRequestFieldsAllowDelivery, AddRequestFieldsDeducted]
+);
+
 pub type AddRequestFieldsAllowDelivery = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "shipment": object, optional.
@@ -299,8 +310,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"shipment":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipment.add`."}"#,
+    [AddResponseShipment]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseShipment {
     /// Wire name "accountNumber": string, optional.
@@ -512,6 +529,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseShipment {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseShipment);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseShipment,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"basePriceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPriceDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateAllowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"deliveryName":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"empAllowDeliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empDeductedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"shipmentItems":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"system":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.shipment.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -546,7 +570,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -591,6 +614,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.shipment.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.shipment.delete`.
 pub type DeleteResponse = bool;
 
@@ -628,7 +658,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -673,9 +702,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.shipment.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.shipment.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "shipment": object, optional.
@@ -699,8 +734,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"shipment":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipment.get`."}"#,
+    [GetResponseShipment]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseShipment {
     /// Wire name "accountNumber": string, optional.
@@ -1002,6 +1043,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseShipment {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseShipment);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseShipment,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"basePriceDelivery":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPriceDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateAllowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"deliveryName":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empAllowDeliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empDeductedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceDelivery":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonUndoDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"shipmentItems":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"system":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingLastCheck":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseShipmentShipmentItemsItem]
+);
+
 /// The type `sale.shipment_item_2`, defined once in `types`.
 pub type GetResponseShipmentShipmentItemsItem = super::super::types::sale::ShipmentItem2;
 
@@ -1038,7 +1086,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1076,9 +1123,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.shipment.getFields`."}"#,
+    []
+);
+
 /// The `result` of `sale.shipment.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "shipment": object, optional.
@@ -1103,6 +1156,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"shipment":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipment.getFields`."}"#,
+    [GetFieldsResponseShipmentValue]
+);
 
 /// The type `sale.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponseShipmentValue = super::super::types::sale::FieldDescriptor;
@@ -1137,7 +1197,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1217,9 +1276,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.shipment.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.shipment.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "shipments": array of object, optional.
@@ -1243,8 +1308,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"shipments":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipment.list`."}"#,
+    [ListResponseShipmentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseShipmentsItem {
     /// Wire name "accountNumber": string, optional.
@@ -1540,6 +1611,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseShipmentsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseShipmentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseShipmentsItem,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"basePriceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPriceDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateAllowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"deliveryName":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empAllowDeliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empDeductedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonUndoDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"system":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingLastCheck":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipment.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1697,7 +1775,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1747,8 +1824,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `sale.shipment.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "allowDelivery": string, required.
@@ -1945,13 +2028,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"allowDelivery":{"$dep":0},"basePriceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"deducted":{"$dep":1},"deliveryDocDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryId":{"type":"integer","format":"int64"},"priceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["allowDelivery","deducted","deliveryId"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsAllowDelivery, UpdateRequestFieldsDeducted]
+);
+
 pub type UpdateRequestFieldsAllowDelivery = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "shipment": object, optional.
@@ -1975,8 +2064,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"shipment":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipment.update`."}"#,
+    [UpdateResponseShipment]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseShipment {
     /// Wire name "accountNumber": string, optional.
@@ -2277,6 +2372,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseShipment {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseShipment);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseShipment,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"basePriceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"canceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPriceDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateAllowDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCanceled":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"deliveryName":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empAllowDeliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empCanceledId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empDeductedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalDelivery":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"reasonUndoDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"shipmentItems":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"system":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingLastCheck":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"trackingStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.shipment.update";

@@ -28,7 +28,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-propertyvalue-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -73,6 +72,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.shipmentpropertyvalue.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.shipmentpropertyvalue.delete`.
 pub type DeleteResponse = bool;
 
@@ -109,7 +115,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-property-value-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -154,9 +159,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `sale.shipmentpropertyvalue.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.shipmentpropertyvalue.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "propertyValue": object, optional.
@@ -180,8 +191,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"propertyValue":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipmentpropertyvalue.get`."}"#,
+    [GetResponsePropertyValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePropertyValue {
     /// Wire name "code": string, optional.
@@ -228,6 +245,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePropertyValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponsePropertyValue,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"shipmentPropsId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -261,7 +285,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-property-value-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -299,9 +322,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.shipmentpropertyvalue.getFields`."}"#,
+    []
+);
+
 /// The `result` of `sale.shipmentpropertyvalue.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "propertyValue": object, optional.
@@ -326,6 +355,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"propertyValue":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipmentpropertyvalue.getFields`."}"#,
+    [GetFieldsResponsePropertyValueValue]
+);
 
 /// The type `sale.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponsePropertyValueValue = super::super::types::sale::FieldDescriptor;
@@ -360,7 +396,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-property-value-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -440,9 +475,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.shipmentpropertyvalue.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.shipmentpropertyvalue.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "propertyValues": array of object, optional.
@@ -469,8 +510,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"propertyValues":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipmentpropertyvalue.list`."}"#,
+    [ListResponsePropertyValuesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponsePropertyValuesItem {
     /// Wire name "code": string, optional.
@@ -538,6 +585,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponsePropertyValuesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponsePropertyValuesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponsePropertyValuesItem,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"shipmentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"shipmentPropsId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"shipmentPropsXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -604,7 +658,6 @@ pub async fn modify(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment-property-value/sale-shipment-property-value-modify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequest {
     /// Wire name "fields": object, required.
@@ -649,8 +702,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.shipmentpropertyvalue.modify`."}"#,
+    [ModifyRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFields {
     /// Wire name "shipment": object, required.
@@ -695,8 +754,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyRequestFields,
+    r#"{"type":"object","properties":{"shipment":{"$dep":0}},"required":["shipment"],"additionalProperties":true}"#,
+    [ModifyRequestFieldsShipment]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsShipment {
     /// Wire name "id": integer, required.
@@ -756,8 +821,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsShipment {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsShipment);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyRequestFieldsShipment,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"propertyValues":{"type":"array","items":{"$dep":0}}},"required":["id","propertyValues"],"additionalProperties":true}"#,
+    [ModifyRequestFieldsShipmentPropertyValuesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsShipmentPropertyValuesItem {
     /// Wire name "shipmentPropsId": integer, required.
@@ -812,9 +883,15 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsShipmentPropertyVal
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsShipmentPropertyValuesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyRequestFieldsShipmentPropertyValuesItem,
+    r#"{"type":"object","properties":{"shipmentPropsId":{"type":"integer","format":"int64"},"value":{"type":"string"}},"required":["shipmentPropsId","value"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `sale.shipmentpropertyvalue.modify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyResponse {
     /// Wire name "propertyValues": array of object, optional.
@@ -841,8 +918,14 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyResponse,
+    r#"{"type":"object","properties":{"propertyValues":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.shipmentpropertyvalue.modify`."}"#,
+    [ModifyResponsePropertyValuesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyResponsePropertyValuesItem {
     /// Wire name "code": string, optional.
@@ -883,6 +966,13 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponsePropertyValuesItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ModifyResponsePropertyValuesItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModifyResponsePropertyValuesItem,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ModifyRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.modify";

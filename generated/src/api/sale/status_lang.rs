@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/status-lang/sale-status-lang-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -73,8 +72,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.statusLang.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "description": string, optional.
@@ -150,9 +155,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"type":"string"},"name":{"type":"string"},"statusId":{"type":"string"}},"required":["lid","name","statusId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `sale.statusLang.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "statusLang": object, optional.
@@ -175,6 +186,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"statusLang":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.statusLang.add`."}"#,
+    [AddResponseStatusLang]
+);
 
 /// The type `sale.status_lang`, defined once in `types`.
 pub type AddResponseStatusLang = super::super::types::sale::StatusLang;
@@ -213,7 +231,6 @@ pub async fn delete_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/status-lang/sale-status-lang-delete-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteByFilterRequest {
     /// Wire name "fields": object, required.
@@ -258,8 +275,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteByFilterRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sale.statusLang.deleteByFilter`."}"#,
+    [DeleteByFilterRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteByFilterRequestFields {
     /// Wire name "lid": string, required.
@@ -324,6 +347,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteByFilterRequestFields,
+    r#"{"type":"object","properties":{"lid":{"type":"string"},"name":{"type":"string"},"statusId":{"type":"string"}},"required":["lid","name","statusId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `sale.statusLang.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;
 
@@ -361,7 +391,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/status-lang/sale-status-lang-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -399,9 +428,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.statusLang.getFields`."}"#,
+    []
+);
+
 /// The `result` of `sale.statusLang.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "statusLang": object, optional.
@@ -426,6 +461,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"statusLang":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.statusLang.getFields`."}"#,
+    [GetFieldsResponseStatusLangValue]
+);
 
 /// The type `sale.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponseStatusLangValue = super::super::types::sale::FieldDescriptor;
@@ -463,7 +505,6 @@ pub async fn get_list_langs(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/status-lang/sale-status-lang-get-list-langs.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListLangsRequest {
     /// Offset of the first row to return; pages hold 50 rows.
@@ -512,9 +553,15 @@ impl ::bitrix24_runtime::loose::Loose for GetListLangsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListLangsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListLangsRequest,
+    r#"{"type":"object","properties":{"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `sale.statusLang.getListLangs`."}"#,
+    []
+);
+
 /// The `result` of `sale.statusLang.getListLangs`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListLangsResponse {
     /// Wire name "langs": array of object, optional.
@@ -538,8 +585,14 @@ impl ::bitrix24_runtime::loose::Loose for GetListLangsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetListLangsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListLangsResponse,
+    r#"{"type":"object","properties":{"langs":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.statusLang.getListLangs`."}"#,
+    [GetListLangsResponseLangsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListLangsResponseLangsItem {
     /// Wire name "active": string, optional.
@@ -575,6 +628,13 @@ impl ::bitrix24_runtime::loose::Loose for GetListLangsResponseLangsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetListLangsResponseLangsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetListLangsResponseLangsItem,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetListLangsRequest {
     const NAME: &'static str = "sale.statusLang.getListLangs";
@@ -633,7 +693,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/status-lang/sale-status-lang-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -713,9 +772,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sale.statusLang.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `sale.statusLang.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "statusLangs": array of object, optional.
@@ -738,6 +803,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"statusLangs":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.statusLang.list`."}"#,
+    [ListResponseStatusLangsItem]
+);
 
 /// The type `sale.status_lang`, defined once in `types`.
 pub type ListResponseStatusLangsItem = super::super::types::sale::StatusLang;

@@ -24,7 +24,6 @@ pub async fn get_public_url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/salescenter-payment-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlRequest {
     /// Wire name "id": integer, required.
@@ -69,9 +68,15 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPublicUrlRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `salescenter.payment.getPublicUrl`."}"#,
+    []
+);
+
 /// The `result` of `salescenter.payment.getPublicUrl`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlResponse {
     /// Wire name "payment": object, optional.
@@ -95,8 +100,14 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPublicUrlResponse,
+    r#"{"type":"object","properties":{"payment":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `salescenter.payment.getPublicUrl`."}"#,
+    [GetPublicUrlResponsePayment]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlResponsePayment {
     /// Wire name "qr": string, optional.
@@ -132,6 +143,13 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlResponsePayment {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlResponsePayment);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetPublicUrlResponsePayment,
+    r#"{"type":"object","properties":{"qr":{"anyOf":[{"type":"string"},{"type":"null"}]},"shortUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetPublicUrlRequest {
     const NAME: &'static str = "salescenter.payment.getPublicUrl";

@@ -22,7 +22,6 @@ pub async fn access(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-feature-access.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AccessRequest {
     /// Wire name "FEATURE": string, required.
@@ -90,6 +89,13 @@ impl ::bitrix24_runtime::loose::Loose for AccessRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AccessRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AccessRequest,
+    r#"{"type":"object","properties":{"FEATURE":{"$dep":0},"GROUP_ID":{"type":"integer","format":"int64"},"OPERATION":{"type":"string"}},"required":["FEATURE","GROUP_ID","OPERATION"],"additionalProperties":true,"description":"Parameters of `sonet_group.feature.access`."}"#,
+    [AccessRequestFeature]
+);
 
 pub type AccessRequestFeature = super::super::enums::PhotoCalendarTasksEtc;
 

@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -84,8 +83,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"GROUP_ID":{"type":"integer","format":"int64"},"USER_ID":{"$dep":0}},"required":["GROUP_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.user.add`."}"#,
+    [AddRequestUserId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestUserId {
@@ -113,6 +118,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestUserId {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestUserId);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestUserId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    []
+);
 
 /// The `result` of `sonet_group.user.add`.
 pub type AddResponse = Vec<String>;
@@ -142,7 +154,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -201,8 +212,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"GROUP_ID":{"type":"integer","format":"int64"},"USER_ID":{"$dep":0}},"required":["GROUP_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.user.delete`."}"#,
+    [DeleteRequestUserId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum DeleteRequestUserId {
@@ -230,6 +247,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequestUserId {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequestUserId);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequestUserId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    []
+);
 
 /// The `result` of `sonet_group.user.delete`.
 pub type DeleteResponse = Vec<String>;
@@ -259,7 +283,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -305,11 +328,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.user.get`."}"#,
+    []
+);
+
 /// The `result` of `sonet_group.user.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ROLE": string, optional.
@@ -337,6 +366,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ROLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sonet_group.user.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -362,7 +398,6 @@ pub async fn groups(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-user-groups.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GroupsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -400,11 +435,17 @@ impl ::bitrix24_runtime::loose::Loose for GroupsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GroupsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GroupsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sonet_group.user.groups`."}"#,
+    []
+);
+
 /// The `result` of `sonet_group.user.groups`.
 pub type GroupsResponse = Vec<GroupsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GroupsResponseItem {
     /// Wire name "GROUP_ID": string, optional.
@@ -452,6 +493,13 @@ impl ::bitrix24_runtime::loose::Loose for GroupsResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GroupsResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GroupsResponseItem,
+    r#"{"type":"object","properties":{"GROUP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_IMAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GroupsRequest {
     const NAME: &'static str = "sonet_group.user.groups";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -477,7 +525,6 @@ pub async fn invite(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-invite.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InviteRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -547,8 +594,14 @@ impl ::bitrix24_runtime::loose::Loose for InviteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(InviteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    InviteRequest,
+    r#"{"type":"object","properties":{"GROUP_ID":{"type":"integer","format":"int64"},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"$dep":0}},"required":["GROUP_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.user.invite`."}"#,
+    [InviteRequestUserId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum InviteRequestUserId {
@@ -576,6 +629,13 @@ impl ::bitrix24_runtime::loose::Loose for InviteRequestUserId {
 }
 
 ::bitrix24_runtime::loose_deserialize!(InviteRequestUserId);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    InviteRequestUserId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    []
+);
 
 /// The `result` of `sonet_group.user.invite`.
 pub type InviteResponse = Vec<String>;
@@ -605,7 +665,6 @@ pub async fn request(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-request.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RequestRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -665,6 +724,13 @@ impl ::bitrix24_runtime::loose::Loose for RequestRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RequestRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RequestRequest,
+    r#"{"type":"object","properties":{"GROUP_ID":{"type":"integer","format":"int64"},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["GROUP_ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.user.request`."}"#,
+    []
+);
+
 /// The `result` of `sonet_group.user.request`.
 pub type RequestResponse = bool;
 
@@ -693,7 +759,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "GROUP_ID": integer, required.
@@ -762,10 +827,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"GROUP_ID":{"type":"integer","format":"int64"},"ROLE":{"$dep":0},"USER_ID":{"$dep":1}},"required":["GROUP_ID","ROLE","USER_ID"],"additionalProperties":true,"description":"Parameters of `sonet_group.user.update`."}"#,
+    [UpdateRequestRole, UpdateRequestUserId]
+);
+
 pub type UpdateRequestRole = super::super::enums::EK;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestUserId {
@@ -793,6 +864,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestUserId {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestUserId);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestUserId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    []
+);
 
 /// The `result` of `sonet_group.user.update`.
 pub type UpdateResponse = Vec<String>;

@@ -33,7 +33,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FIELDS": object, required.
@@ -85,8 +84,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"TASKID":{"type":"integer","format":"int64"}},"required":["FIELDS","TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IS_COMPLETE": boolean, optional.
@@ -207,8 +212,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"IS_COMPLETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"IS_IMPORTANT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MEMBERS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT_INDEX":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["TITLE"],"additionalProperties":true}"#,
+    [AddRequestFieldsMembersValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsMembersValue {
     /// Wire name "TYPE": string, optional.
@@ -255,6 +266,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsMembersValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsMembersValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsMembersValue,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `task.checklistitem.add`.
 pub type AddResponse = i64;
 
@@ -286,7 +304,6 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "ITEMID": integer, required.
@@ -338,6 +355,13 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteRequest,
+    r#"{"type":"object","properties":{"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.complete`."}"#,
+    []
+);
+
 /// The `result` of `task.checklistitem.complete`.
 pub type CompleteResponse = bool;
 
@@ -369,7 +393,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ITEMID": integer, required.
@@ -421,6 +444,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.delete`."}"#,
+    []
+);
+
 /// The `result` of `task.checklistitem.delete`.
 pub type DeleteResponse = bool;
 
@@ -452,7 +482,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ITEMID": integer, required.
@@ -504,9 +533,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.get`."}"#,
+    []
+);
+
 /// The `result` of `task.checklistitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ATTACHMENTS": object, optional.
@@ -606,6 +641,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ATTACHMENTS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_COMPLETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"IS_IMPORTANT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MEMBERS":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TOGGLED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"TOGGLED_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `task.checklistitem.get`."}"#,
+    [GetResponseAttachmentsValue, GetResponseMembersItem]
+);
+
 /// The type `task.attachments`, defined once in `types`.
 pub type GetResponseAttachmentsValue = super::super::types::task::Attachments;
 
@@ -640,7 +682,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
@@ -696,11 +737,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"ORDER":{"anyOf":[{"$dep":0},{"type":"null"}]},"TASKID":{"type":"integer","format":"int64"}},"required":["TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.getlist`."}"#,
+    [::bitrix24_runtime::Order]
+);
+
 /// The `result` of `task.checklistitem.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHMENTS": object, optional.
@@ -800,6 +847,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItem,
+    r#"{"type":"object","properties":{"ATTACHMENTS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_COMPLETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"IS_IMPORTANT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MEMBERS":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TOGGLED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"TOGGLED_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistResponseItemAttachmentsValue, GetlistResponseItemMembersItem]
+);
+
 /// The type `task.attachments`, defined once in `types`.
 pub type GetlistResponseItemAttachmentsValue = super::super::types::task::Attachments;
 
@@ -832,7 +886,6 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -870,9 +923,15 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `task.checklistitem.getmanifest`."}"#,
+    []
+);
+
 /// The `result` of `task.checklistitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponse {
     /// Wire name "Manifest version": string, optional.
@@ -961,8 +1020,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponse,
+    r#"{"type":"object","properties":{"Manifest version":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST: available methods":{"anyOf":[{"$dep":0},{"type":"null"}]},"REST: date fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: readable checklistitem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: shortname alias to class":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST: sortable checklistitem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: writable checklistitem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"Warning":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `task.checklistitem.getmanifest`."}"#,
+    [GetmanifestResponseRestAvailableMethods]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
@@ -1048,6 +1113,22 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethods,
+    r#"{"type":"object","properties":{"add":{"anyOf":[{"$dep":0},{"type":"null"}]},"complete":{"anyOf":[{"$dep":1},{"type":"null"}]},"delete":{"anyOf":[{"$dep":2},{"type":"null"}]},"get":{"anyOf":[{"$dep":3},{"type":"null"}]},"getlist":{"anyOf":[{"$dep":4},{"type":"null"}]},"getmanifest":{"anyOf":[{"$dep":5},{"type":"null"}]},"isactionallowed":{"anyOf":[{"$dep":6},{"type":"null"}]},"moveafteritem":{"anyOf":[{"$dep":7},{"type":"null"}]},"renew":{"anyOf":[{"$dep":8},{"type":"null"}]},"update":{"anyOf":[{"$dep":9},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestResponseRestAvailableMethodsAdd,
+    GetmanifestResponseRestAvailableMethodsComplete,
+    GetmanifestResponseRestAvailableMethodsDelete,
+    GetmanifestResponseRestAvailableMethodsGet,
+    GetmanifestResponseRestAvailableMethodsGetlist,
+    GetmanifestResponseRestAvailableMethodsGetmanifest,
+    GetmanifestResponseRestAvailableMethodsIsactionallowed,
+    GetmanifestResponseRestAvailableMethodsMoveafteritem,
+    GetmanifestResponseRestAvailableMethodsRenew,
+    GetmanifestResponseRestAvailableMethodsUpdate]
+);
+
 /// The type `task.add`, defined once in `types`.
 pub type GetmanifestResponseRestAvailableMethodsAdd = super::super::types::task::Add;
 
@@ -1061,7 +1142,6 @@ pub type GetmanifestResponseRestAvailableMethodsDelete = super::super::types::ta
 pub type GetmanifestResponseRestAvailableMethodsGet = super::super::types::task::Get;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethodsGetlist {
     /// Wire name "allowedKeysInReturnValue": array of string, optional.
@@ -1121,11 +1201,17 @@ for GetmanifestResponseRestAvailableMethodsGetlist {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGetlist);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethodsGetlist,
+    r#"{"type":"object","properties":{"allowedKeysInReturnValue":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"collectionInReturnValue":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mandatoryParamsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"staticMethod":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestResponseRestAvailableMethodsGetlistParamsItem]
+);
+
 /// The type `task.param`, defined once in `types`.
 pub type GetmanifestResponseRestAvailableMethodsGetlistParamsItem = super::super::types::task::Param;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethodsGetmanifest {
     /// Wire name "staticMethod": boolean, optional.
@@ -1150,6 +1236,13 @@ for GetmanifestResponseRestAvailableMethodsGetmanifest {
 
 ::bitrix24_runtime::loose_deserialize!(
     GetmanifestResponseRestAvailableMethodsGetmanifest
+);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethodsGetmanifest,
+    r#"{"type":"object","properties":{"staticMethod":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
 );
 
 /// The type `task.delete`, defined once in `types`.
@@ -1191,7 +1284,6 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsactionallowedRequest {
     /// Wire name "ACTIONID": integer, required.
@@ -1260,6 +1352,13 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(IsactionallowedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IsactionallowedRequest,
+    r#"{"type":"object","properties":{"ACTIONID":{"$dep":0},"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ACTIONID","ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.isactionallowed`."}"#,
+    [IsactionallowedRequestActionid]
+);
+
 pub type IsactionallowedRequestActionid = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `task.checklistitem.isactionallowed`.
@@ -1293,7 +1392,6 @@ pub async fn moveafteritem(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-move-after-item.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveafteritemRequest {
     /// Wire name "AFTERITEMID": integer, required.
@@ -1360,6 +1458,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveafteritemRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveafteritemRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveafteritemRequest,
+    r#"{"type":"object","properties":{"AFTERITEMID":{"type":"integer","format":"int64"},"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["AFTERITEMID","ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.moveafteritem`."}"#,
+    []
+);
+
 /// The `result` of `task.checklistitem.moveafteritem`.
 pub type MoveafteritemResponse = ::serde_json::Value;
 
@@ -1391,7 +1496,6 @@ pub async fn renew(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-renew.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
     /// Wire name "ITEMID": integer, required.
@@ -1443,6 +1547,13 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RenewRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenewRequest,
+    r#"{"type":"object","properties":{"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.renew`."}"#,
+    []
+);
+
 /// The `result` of `task.checklistitem.renew`.
 pub type RenewResponse = bool;
 
@@ -1474,7 +1585,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -1541,8 +1651,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["FIELDS","ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.checklistitem.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IS_COMPLETE": boolean, optional.
@@ -1659,8 +1775,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"IS_COMPLETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"IS_IMPORTANT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MEMBERS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT_INDEX":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsMembersValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsMembersValue {
     /// Wire name "TYPE": string, optional.
@@ -1706,6 +1828,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsMembersValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsMembersValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsMembersValue,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `task.checklistitem.update`.
 pub type UpdateResponse = ::serde_json::Value;

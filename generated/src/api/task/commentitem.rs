@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "FIELDS": object, required.
@@ -83,8 +82,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"TASKID":{"type":"integer","format":"int64"}},"required":["FIELDS","TASKID"],"additionalProperties":true,"description":"Parameters of `task.commentitem.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "AUTHOR_ID": integer, optional.
@@ -170,6 +175,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"POST_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"POST_MESSAGE":{"type":"string"},"UF_FORUM_MESSAGE_DOC":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["POST_MESSAGE"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `task.commentitem.add`.
 pub type AddResponse = i64;
 
@@ -202,7 +214,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ITEMID": integer, required.
@@ -254,6 +265,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.commentitem.delete`."}"#,
+    []
+);
+
 /// The `result` of `task.commentitem.delete`.
 pub type DeleteResponse = bool;
 
@@ -286,7 +304,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ITEMID": integer, required.
@@ -338,9 +355,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.commentitem.get`."}"#,
+    []
+);
+
 /// The `result` of `task.commentitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ATTACHED_OBJECTS": object, optional.
@@ -410,6 +433,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ATTACHED_OBJECTS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"AUTHOR_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTHOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTHOR_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"POST_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"POST_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `task.commentitem.get`."}"#,
+    [GetResponseAttachedObjectsValue]
+);
+
 /// The type `task.attached_objects`, defined once in `types`.
 pub type GetResponseAttachedObjectsValue = super::super::types::task::AttachedObjects;
 
@@ -442,7 +472,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -513,11 +542,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"TASKID":{"type":"integer","format":"int64"}},"required":["TASKID"],"additionalProperties":true,"description":"Parameters of `task.commentitem.getlist`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `task.commentitem.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHED_OBJECTS": object, optional.
@@ -587,6 +622,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItem,
+    r#"{"type":"object","properties":{"ATTACHED_OBJECTS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"AUTHOR_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTHOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTHOR_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"POST_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"POST_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistResponseItemAttachedObjectsValue]
+);
+
 /// The type `task.attached_objects`, defined once in `types`.
 pub type GetlistResponseItemAttachedObjectsValue = super::super::types::task::AttachedObjects;
 
@@ -616,7 +658,6 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -654,9 +695,15 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `task.commentitem.getmanifest`."}"#,
+    []
+);
+
 /// The `result` of `task.commentitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponse {
     /// Wire name "Manifest version": string, optional.
@@ -755,8 +802,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponse,
+    r#"{"type":"object","properties":{"Manifest version":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST: available methods":{"anyOf":[{"$dep":0},{"type":"null"}]},"REST: date fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: filterable commentitem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: readable commentitem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: shortname alias to class":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST: sortable commentitem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: writable commentitem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"Warning":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `task.commentitem.getmanifest`."}"#,
+    [GetmanifestResponseRestAvailableMethods]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
@@ -824,6 +877,19 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethods,
+    r#"{"type":"object","properties":{"add":{"anyOf":[{"$dep":0},{"type":"null"}]},"delete":{"anyOf":[{"$dep":1},{"type":"null"}]},"get":{"anyOf":[{"$dep":2},{"type":"null"}]},"getlist":{"anyOf":[{"$dep":3},{"type":"null"}]},"getmanifest":{"anyOf":[{"$dep":4},{"type":"null"}]},"isactionallowed":{"anyOf":[{"$dep":5},{"type":"null"}]},"update":{"anyOf":[{"$dep":6},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestResponseRestAvailableMethodsAdd,
+    GetmanifestResponseRestAvailableMethodsDelete,
+    GetmanifestResponseRestAvailableMethodsGet,
+    GetmanifestResponseRestAvailableMethodsGetlist,
+    GetmanifestResponseRestAvailableMethodsGetmanifest,
+    GetmanifestResponseRestAvailableMethodsIsactionallowed,
+    GetmanifestResponseRestAvailableMethodsUpdate]
+);
+
 /// The type `task.add`, defined once in `types`.
 pub type GetmanifestResponseRestAvailableMethodsAdd = super::super::types::task::Add;
 
@@ -834,7 +900,6 @@ pub type GetmanifestResponseRestAvailableMethodsDelete = super::super::types::ta
 pub type GetmanifestResponseRestAvailableMethodsGet = super::super::types::task::Get;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethodsGetlist {
     /// Wire name "allowedKeysInReturnValue": array of string, optional.
@@ -894,8 +959,14 @@ for GetmanifestResponseRestAvailableMethodsGetlist {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGetlist);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethodsGetlist,
+    r#"{"type":"object","properties":{"allowedKeysInReturnValue":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"collectionInReturnValue":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mandatoryParamsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"staticMethod":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestResponseRestAvailableMethodsGetlistParamsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
     /// Wire name "allowedKeyPrefixes": array of string, optional.
@@ -941,8 +1012,14 @@ for GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
     GetmanifestResponseRestAvailableMethodsGetlistParamsItem
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethodsGetlistParamsItem,
+    r#"{"type":"object","properties":{"allowedKeyPrefixes":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"allowedKeys":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethodsGetmanifest {
     /// Wire name "staticMethod": boolean, optional.
@@ -967,6 +1044,13 @@ for GetmanifestResponseRestAvailableMethodsGetmanifest {
 
 ::bitrix24_runtime::loose_deserialize!(
     GetmanifestResponseRestAvailableMethodsGetmanifest
+);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethodsGetmanifest,
+    r#"{"type":"object","properties":{"staticMethod":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
 );
 
 /// The type `task.delete`, defined once in `types`.
@@ -1002,7 +1086,6 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsactionallowedRequest {
     /// Wire name "ACTIONID": integer, required.
@@ -1071,6 +1154,13 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(IsactionallowedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IsactionallowedRequest,
+    r#"{"type":"object","properties":{"ACTIONID":{"$dep":0},"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ACTIONID","ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.commentitem.isactionallowed`."}"#,
+    [IsactionallowedRequestActionid]
+);
+
 pub type IsactionallowedRequestActionid = super::super::enums::IntV1V2V3;
 
 /// The `result` of `task.commentitem.isactionallowed`.
@@ -1105,7 +1195,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/comment-item/task-comment-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -1172,8 +1261,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["FIELDS","ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.commentitem.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "POST_MESSAGE": string, required.
@@ -1235,6 +1330,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"POST_MESSAGE":{"type":"string"},"UF_FORUM_MESSAGE_DOC":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["POST_MESSAGE"],"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `task.commentitem.update`.
 pub type UpdateResponse = bool;

@@ -25,7 +25,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "linkType": integer, required.
@@ -94,6 +93,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"linkType":{"$dep":0},"taskIdFrom":{"type":"integer","format":"int64"},"taskIdTo":{"type":"integer","format":"int64"}},"required":["linkType","taskIdFrom","taskIdTo"],"additionalProperties":true,"description":"Parameters of `task.dependence.add`."}"#,
+    [AddRequestLinkType]
+);
+
 pub type AddRequestLinkType = super::super::enums::IntV0V1V2V3;
 
 /// The `result` of `task.dependence.add`.
@@ -127,7 +133,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "taskIdFrom": integer, required.
@@ -182,6 +187,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"taskIdFrom":{"type":"integer","format":"int64"},"taskIdTo":{"type":"integer","format":"int64"}},"required":["taskIdFrom","taskIdTo"],"additionalProperties":true,"description":"Parameters of `task.dependence.delete`."}"#,
+    []
+);
 
 /// The `result` of `task.dependence.delete`.
 pub type DeleteResponse = ::serde_json::Value;

@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ARFIELDS": object, required.
@@ -86,6 +85,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ARFIELDS":{"$dep":0},"TASKID":{"type":"integer","format":"int64"}},"required":["ARFIELDS","TASKID"],"additionalProperties":true,"description":"Parameters of `task.elapseditem.add`."}"#,
+    [AddRequestArfields]
+);
+
 /// The type `task.arfields`, defined once in `types`.
 pub type AddRequestArfields = super::super::types::task::Arfields;
 
@@ -125,7 +131,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ITEMID": integer, required.
@@ -177,6 +182,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.elapseditem.delete`."}"#,
+    []
+);
+
 /// The `result` of `task.elapseditem.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -213,7 +225,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ITEMID": integer, required.
@@ -265,6 +276,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.elapseditem.get`."}"#,
+    []
+);
+
 /// The `result` of `task.elapseditem.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
@@ -306,7 +324,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -409,6 +426,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"PARAMS":true,"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `task.elapseditem.getlist`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `task.elapseditem.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
@@ -480,7 +504,6 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -518,9 +541,15 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `task.elapseditem.getmanifest`."}"#,
+    []
+);
+
 /// The `result` of `task.elapseditem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponse {
     /// Wire name "Manifest change date": string, optional.
@@ -625,8 +654,14 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponse,
+    r#"{"type":"object","properties":{"Manifest change date":{"anyOf":[{"type":"string"},{"type":"null"}]},"Manifest version":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST: available methods":{"anyOf":[{"$dep":0},{"type":"null"}]},"REST: date fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: filterable elapseditem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: readable elapseditem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: shortname alias to class":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST: sortable elapseditem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"REST: writable elapseditem data fields":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"Warning":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `task.elapseditem.getmanifest`."}"#,
+    [GetmanifestResponseRestAvailableMethods]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
@@ -694,6 +729,19 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethods,
+    r#"{"type":"object","properties":{"add":{"anyOf":[{"$dep":0},{"type":"null"}]},"delete":{"anyOf":[{"$dep":1},{"type":"null"}]},"get":{"anyOf":[{"$dep":2},{"type":"null"}]},"getlist":{"anyOf":[{"$dep":3},{"type":"null"}]},"getmanifest":{"anyOf":[{"$dep":4},{"type":"null"}]},"isactionallowed":{"anyOf":[{"$dep":5},{"type":"null"}]},"update":{"anyOf":[{"$dep":6},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestResponseRestAvailableMethodsAdd,
+    GetmanifestResponseRestAvailableMethodsDelete,
+    GetmanifestResponseRestAvailableMethodsGet,
+    GetmanifestResponseRestAvailableMethodsGetlist,
+    GetmanifestResponseRestAvailableMethodsGetmanifest,
+    GetmanifestResponseRestAvailableMethodsIsactionallowed,
+    GetmanifestResponseRestAvailableMethodsUpdate]
+);
+
 /// The type `task.add`, defined once in `types`.
 pub type GetmanifestResponseRestAvailableMethodsAdd = super::super::types::task::Add;
 
@@ -704,7 +752,6 @@ pub type GetmanifestResponseRestAvailableMethodsDelete = super::super::types::ta
 pub type GetmanifestResponseRestAvailableMethodsGet = super::super::types::task::Get;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethodsGetlist {
     /// Wire name "allowedAggregations": array of string, optional.
@@ -764,8 +811,14 @@ for GetmanifestResponseRestAvailableMethodsGetlist {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGetlist);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethodsGetlist,
+    r#"{"type":"object","properties":{"allowedAggregations":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"allowedKeysInReturnValue":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"collectionInReturnValue":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"params":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"staticMethod":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetmanifestResponseRestAvailableMethodsGetlistParamsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
     /// Wire name "allowedAggregations": array of string, optional.
@@ -839,8 +892,14 @@ for GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
     GetmanifestResponseRestAvailableMethodsGetlistParamsItem
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethodsGetlistParamsItem,
+    r#"{"type":"object","properties":{"allowedAggregations":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"allowedKeyPrefixes":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"allowedKeys":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"allowedValues":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"allowedValuesInAggregation":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseRestAvailableMethodsGetmanifest {
     /// Wire name "staticMethod": boolean, optional.
@@ -865,6 +924,13 @@ for GetmanifestResponseRestAvailableMethodsGetmanifest {
 
 ::bitrix24_runtime::loose_deserialize!(
     GetmanifestResponseRestAvailableMethodsGetmanifest
+);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestResponseRestAvailableMethodsGetmanifest,
+    r#"{"type":"object","properties":{"staticMethod":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
 );
 
 /// The type `task.delete`, defined once in `types`.
@@ -898,7 +964,6 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsactionallowedRequest {
     /// Keys not declared in the spec, kept as received.
@@ -936,6 +1001,13 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(IsactionallowedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IsactionallowedRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `task.elapseditem.isactionallowed`."}"#,
+    []
+);
+
 /// The `result` of `task.elapseditem.isactionallowed`.
 pub type IsactionallowedResponse = bool;
 
@@ -966,7 +1038,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/elapsed-item/task-elapsed-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ARFIELDS": object, required.
@@ -1032,6 +1103,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ARFIELDS":{"$dep":0},"ITEMID":{"type":"integer","format":"int64"},"TASKID":{"type":"integer","format":"int64"}},"required":["ARFIELDS","ITEMID","TASKID"],"additionalProperties":true,"description":"Parameters of `task.elapseditem.update`."}"#,
+    [UpdateRequestArfields]
+);
 
 /// The type `task.arfields`, defined once in `types`.
 pub type UpdateRequestArfields = super::super::types::task::Arfields;

@@ -48,7 +48,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "TASKDATA": any JSON, optional.
@@ -108,8 +107,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"TASKDATA":true,"fields":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "DEADLINE": string, optional.
@@ -179,6 +184,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"DEADLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `task.item.add`.
 pub type AddResponse = ::serde_json::Value;
 
@@ -208,7 +220,6 @@ pub async fn addfile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-file.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfileRequest {
     /// Wire name "CONTENT": any JSON, optional.
@@ -288,8 +299,14 @@ impl ::bitrix24_runtime::loose::Loose for AddfileRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddfileRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddfileRequest,
+    r#"{"type":"object","properties":{"CONTENT":true,"FILE":{"anyOf":[{"$dep":0},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.addfile`."}"#,
+    [AddfileRequestFile]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfileRequestFile {
     /// Wire name "CONTENT": string, optional.
@@ -345,6 +362,13 @@ impl ::bitrix24_runtime::loose::Loose for AddfileRequestFile {
 
 ::bitrix24_runtime::loose_deserialize!(AddfileRequestFile);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddfileRequestFile,
+    r#"{"type":"object","properties":{"CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `task.item.addfile`.
 pub type AddfileResponse = ::serde_json::Value;
 
@@ -374,7 +398,6 @@ pub async fn addtofavorite(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-to-favourite.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddtofavoriteRequest {
     /// Wire name "PARAMS": object, optional.
@@ -444,8 +467,14 @@ impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddtofavoriteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddtofavoriteRequest,
+    r#"{"type":"object","properties":{"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"auth":true},"additionalProperties":true,"description":"Parameters of `task.item.addtofavorite`."}"#,
+    [AddtofavoriteRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddtofavoriteRequestParams {
     /// Wire name "AFFECT_CHILDREN": string, optional.
@@ -495,6 +524,13 @@ impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddtofavoriteRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddtofavoriteRequestParams,
+    r#"{"type":"object","properties":{"AFFECT_CHILDREN":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `task.item.addtofavorite`.
 pub type AddtofavoriteResponse = ::serde_json::Value;
 
@@ -524,7 +560,6 @@ pub async fn approve(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-approve.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveRequest {
     /// Wire name "TASKID": integer, optional.
@@ -571,6 +606,13 @@ impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ApproveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ApproveRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.approve`."}"#,
+    []
+);
+
 /// The `result` of `task.item.approve`.
 pub type ApproveResponse = ::serde_json::Value;
 
@@ -600,7 +642,6 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-complete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "TASKID": integer, optional.
@@ -647,6 +688,13 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.complete`."}"#,
+    []
+);
+
 /// The `result` of `task.item.complete`.
 pub type CompleteResponse = ::serde_json::Value;
 
@@ -676,7 +724,6 @@ pub async fn defer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-defer.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferRequest {
     /// Wire name "TASKID": integer, optional.
@@ -723,6 +770,13 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeferRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeferRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.defer`."}"#,
+    []
+);
+
 /// The `result` of `task.item.defer`.
 pub type DeferResponse = ::serde_json::Value;
 
@@ -752,7 +806,6 @@ pub async fn delegate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delegate.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateRequest {
     /// Wire name "TASKID": integer, optional.
@@ -808,6 +861,13 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DelegateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DelegateRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USERID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.delegate`."}"#,
+    []
+);
+
 /// The `result` of `task.item.delegate`.
 pub type DelegateResponse = ::serde_json::Value;
 
@@ -837,7 +897,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "TASKID": integer, optional.
@@ -884,6 +943,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.delete`."}"#,
+    []
+);
+
 /// The `result` of `task.item.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -913,7 +979,6 @@ pub async fn deletefile(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-file.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeletefileRequest {
     /// Wire name "ATTACHMENT_ID": integer, optional.
@@ -983,6 +1048,13 @@ impl ::bitrix24_runtime::loose::Loose for DeletefileRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeletefileRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeletefileRequest,
+    r#"{"type":"object","properties":{"ATTACHMENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"auth":true},"additionalProperties":true,"description":"Parameters of `task.item.deletefile`."}"#,
+    []
+);
+
 /// The `result` of `task.item.deletefile`.
 pub type DeletefileResponse = ::serde_json::Value;
 
@@ -1012,7 +1084,6 @@ pub async fn deletefromfavorite(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-from-favorite.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeletefromfavoriteRequest {
     /// Wire name "PARAMS": object, optional.
@@ -1082,8 +1153,14 @@ impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeletefromfavoriteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeletefromfavoriteRequest,
+    r#"{"type":"object","properties":{"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"auth":true},"additionalProperties":true,"description":"Parameters of `task.item.deletefromfavorite`."}"#,
+    [DeletefromfavoriteRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeletefromfavoriteRequestParams {
     /// Wire name "AFFECT_CHILDREN": string, optional.
@@ -1133,6 +1210,13 @@ impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(DeletefromfavoriteRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeletefromfavoriteRequestParams,
+    r#"{"type":"object","properties":{"AFFECT_CHILDREN":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `task.item.deletefromfavorite`.
 pub type DeletefromfavoriteResponse = ::serde_json::Value;
 
@@ -1162,7 +1246,6 @@ pub async fn disapprove(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-disapprove.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveRequest {
     /// Wire name "TASKID": integer, optional.
@@ -1209,6 +1292,13 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DisapproveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DisapproveRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.disapprove`."}"#,
+    []
+);
+
 /// The `result` of `task.item.disapprove`.
 pub type DisapproveResponse = ::serde_json::Value;
 
@@ -1238,7 +1328,6 @@ pub async fn getallowedactions(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-actions.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetallowedactionsRequest {
     /// Wire name "TASKID": integer, optional.
@@ -1285,6 +1374,13 @@ impl ::bitrix24_runtime::loose::Loose for GetallowedactionsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetallowedactionsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetallowedactionsRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.getallowedactions`."}"#,
+    []
+);
+
 /// The `result` of `task.item.getallowedactions`.
 pub type GetallowedactionsResponse = ::serde_json::Value;
 
@@ -1314,7 +1410,6 @@ pub async fn getallowedtaskactionsasstrings(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-task-actions-as-strings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetallowedtaskactionsasstringsRequest {
     /// Wire name "TASKID": integer, optional.
@@ -1361,6 +1456,13 @@ impl ::bitrix24_runtime::loose::Loose for GetallowedtaskactionsasstringsRequest 
 
 ::bitrix24_runtime::loose_deserialize!(GetallowedtaskactionsasstringsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetallowedtaskactionsasstringsRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.getallowedtaskactionsasstrings`."}"#,
+    []
+);
+
 /// The `result` of `task.item.getallowedtaskactionsasstrings`.
 pub type GetallowedtaskactionsasstringsResponse = ::serde_json::Value;
 
@@ -1390,7 +1492,6 @@ pub async fn getdata(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-data.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetdataRequest {
     /// Wire name "TASKID": integer, optional.
@@ -1437,6 +1538,13 @@ impl ::bitrix24_runtime::loose::Loose for GetdataRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetdataRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetdataRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.getdata`."}"#,
+    []
+);
+
 /// The `result` of `task.item.getdata`.
 pub type GetdataResponse = ::serde_json::Value;
 
@@ -1466,7 +1574,6 @@ pub async fn getdependson(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-dependson.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetdependsonRequest {
     /// Wire name "TASKID": integer, optional.
@@ -1513,6 +1620,13 @@ impl ::bitrix24_runtime::loose::Loose for GetdependsonRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetdependsonRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetdependsonRequest,
+    r#"{"type":"object","properties":{"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.getdependson`."}"#,
+    []
+);
+
 /// The `result` of `task.item.getdependson`.
 pub type GetdependsonResponse = ::serde_json::Value;
 
@@ -1542,7 +1656,6 @@ pub async fn getdescription(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-description.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetdescriptionRequest {
     /// Wire name "FORMAT": any JSON, optional.
@@ -1612,6 +1725,13 @@ impl ::bitrix24_runtime::loose::Loose for GetdescriptionRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetdescriptionRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetdescriptionRequest,
+    r#"{"type":"object","properties":{"FORMAT":true,"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USERID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.getdescription`."}"#,
+    []
+);
+
 /// The `result` of `task.item.getdescription`.
 pub type GetdescriptionResponse = ::serde_json::Value;
 
@@ -1641,7 +1761,6 @@ pub async fn getfiles(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-files.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfilesRequest {
     /// Wire name "TASKID": any JSON, optional.
@@ -1688,6 +1807,13 @@ impl ::bitrix24_runtime::loose::Loose for GetfilesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfilesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfilesRequest,
+    r#"{"type":"object","properties":{"TASKID":true},"additionalProperties":true,"description":"Parameters of `task.item.getfiles`."}"#,
+    []
+);
+
 /// The `result` of `task.item.getfiles`.
 pub type GetfilesResponse = ::serde_json::Value;
 
@@ -1717,7 +1843,6 @@ pub async fn getmanifest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1755,6 +1880,13 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetmanifestRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `task.item.getmanifest`."}"#,
+    []
+);
+
 /// The `result` of `task.item.getmanifest`.
 pub type GetmanifestResponse = ::serde_json::Value;
 
@@ -1784,7 +1916,6 @@ pub async fn isactionallowed(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsactionallowedRequest {
     /// Wire name "ACTION": integer, optional.
@@ -1854,6 +1985,13 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(IsactionallowedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IsactionallowedRequest,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ACTIONID":true,"TASKID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.isactionallowed`."}"#,
+    []
+);
+
 /// The `result` of `task.item.isactionallowed`.
 pub type IsactionallowedResponse = ::serde_json::Value;
 
@@ -1883,7 +2021,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "SELECT": array of string, optional.
@@ -1963,8 +2100,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"params":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order, ListRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParams {
     /// Wire name "NAV_PARAMS": object, optional.
@@ -2011,8 +2154,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestParams,
+    r#"{"type":"object","properties":{"NAV_PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListRequestParamsNavParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParamsNavParams {
     /// Wire name "iNumPage": integer, optional.
@@ -2072,6 +2221,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParamsNavParams {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestParamsNavParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestParamsNavParams,
+    r#"{"type":"object","properties":{"iNumPage":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"nPageSize":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `task.item.list`.
 pub type ListResponse = ::serde_json::Value;
 
@@ -2101,7 +2257,6 @@ pub async fn renew(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-renew.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
     /// Wire name "taskId": integer, optional.
@@ -2148,6 +2303,13 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RenewRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenewRequest,
+    r#"{"type":"object","properties":{"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.renew`."}"#,
+    []
+);
+
 /// The `result` of `task.item.renew`.
 pub type RenewResponse = ::serde_json::Value;
 
@@ -2177,7 +2339,6 @@ pub async fn startexecution(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-start-execution.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartexecutionRequest {
     /// Wire name "taskId": integer, optional.
@@ -2224,6 +2385,13 @@ impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StartexecutionRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartexecutionRequest,
+    r#"{"type":"object","properties":{"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.startexecution`."}"#,
+    []
+);
+
 /// The `result` of `task.item.startexecution`.
 pub type StartexecutionResponse = ::serde_json::Value;
 
@@ -2253,7 +2421,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "TASKDATA": any JSON, optional.
@@ -2323,8 +2490,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"TASKDATA":true,"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.item.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "TIME_ESTIMATE": integer, optional.
@@ -2386,6 +2559,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"TIME_ESTIMATE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_CRM_TASK":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `task.item.update`.
 pub type UpdateResponse = ::serde_json::Value;

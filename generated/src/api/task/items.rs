@@ -23,7 +23,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-items-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "NAV_PARAMS": object, optional.
@@ -114,8 +113,14 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"NAV_PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TASKDATA":true,"filter":{"anyOf":[{"$dep":1},{"type":"null"}]},"order":{"anyOf":[{"$dep":2},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `task.items.getlist`."}"#,
+    [GetlistRequestNavParams, ::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestNavParams {
     /// Wire name "iNumPage": integer, optional.
@@ -161,6 +166,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestNavParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestNavParams);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequestNavParams,
+    r#"{"type":"object","properties":{"iNumPage":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `task.items.getlist`.
 pub type GetlistResponse = ::serde_json::Value;

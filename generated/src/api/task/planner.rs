@@ -22,7 +22,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/planner/task-planner-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Keys not declared in the spec, kept as received.
@@ -59,6 +58,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `task.planner.getlist`."}"#,
+    []
+);
 
 /// The `result` of `task.planner.getlist`.
 pub type GetlistResponse = Vec<i64>;

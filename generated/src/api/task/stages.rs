@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/stages/task-stages-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -88,8 +87,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"isAdmin":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `task.stages.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "AFTER_ID": integer, optional.
@@ -171,6 +176,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"AFTER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["TITLE"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `task.stages.add`.
 pub type AddResponse = i64;
 
@@ -200,7 +212,6 @@ pub async fn canmovetask(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/stages/task-stages-can-move-task.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CanmovetaskRequest {
     /// Wire name "entityId": integer, required.
@@ -261,6 +272,13 @@ impl ::bitrix24_runtime::loose::Loose for CanmovetaskRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CanmovetaskRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CanmovetaskRequest,
+    r#"{"type":"object","properties":{"entityId":{"type":"integer","format":"int64"},"entityType":{"$dep":0}},"required":["entityId","entityType"],"additionalProperties":true,"description":"Parameters of `task.stages.canmovetask`."}"#,
+    [CanmovetaskRequestEntityType]
+);
+
 pub type CanmovetaskRequestEntityType = super::super::enums::UG;
 
 /// The `result` of `task.stages.canmovetask`.
@@ -293,7 +311,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/stages/task-stages-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -348,6 +365,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"isAdmin":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `task.stages.delete`."}"#,
+    []
+);
+
 /// The `result` of `task.stages.delete`.
 pub type DeleteResponse = bool;
 
@@ -384,7 +408,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/stages/task-stages-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "entityId": integer, required.
@@ -444,11 +467,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"entityId":{"type":"integer","format":"int64"},"isAdmin":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["entityId"],"additionalProperties":true,"description":"Parameters of `task.stages.get`."}"#,
+    []
+);
+
 /// The `result` of `task.stages.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValue {
     /// Wire name "COLOR": string, optional.
@@ -516,6 +545,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValue,
+    r#"{"type":"object","properties":{"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SYSTEM_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.stages.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -544,7 +580,6 @@ pub async fn movetask(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/stages/task-stages-move-task.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MovetaskRequest {
     /// Wire name "after": integer, optional.
@@ -621,6 +656,13 @@ impl ::bitrix24_runtime::loose::Loose for MovetaskRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MovetaskRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MovetaskRequest,
+    r#"{"type":"object","properties":{"after":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"before":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"stageId":{"type":"integer","format":"int64"}},"required":["id","stageId"],"additionalProperties":true,"description":"Parameters of `task.stages.movetask`."}"#,
+    []
+);
+
 /// The `result` of `task.stages.movetask`.
 pub type MovetaskResponse = bool;
 
@@ -656,7 +698,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/stages/task-stages-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -721,8 +762,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"},"isAdmin":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `task.stages.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "AFTER_ID": integer, optional.
@@ -801,6 +848,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"AFTER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `task.stages.update`.
 pub type UpdateResponse = bool;

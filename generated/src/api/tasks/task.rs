@@ -78,7 +78,6 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -127,8 +126,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.task.add`."}"#,
+    [AddRequestFields]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "CREATED_BY": string, optional.
@@ -1058,6 +1064,21 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEADLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_CRM_TASK":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"UF_TASK_WEBDAV_FILES":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"accomplices":true,"accomplicesData":true,"action":true,"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"$dep":0},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"$dep":1},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"$dep":2},{"type":"null"}]},"auditors":true,"auditorsData":true,"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":3},{"type":"null"}]},"checklist":{"anyOf":[{"$dep":4},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":5},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"$dep":6},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeModified":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"$dep":7},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"$dep":8},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"$dep":9},{"type":"null"}]},"isPinned":{"anyOf":[{"$dep":10},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"$dep":11},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"$dep":12},{"type":"null"}]},"multitask":{"anyOf":[{"$dep":13},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"$dep":14},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"$dep":15},{"type":"null"}]},"replicate":{"anyOf":[{"$dep":16},{"type":"null"}]},"responsible":true,"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sorting":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"$dep":17},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"$dep":18},{"type":"null"}]},"taskControl":{"anyOf":[{"$dep":19},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"ufMailMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsAddInReport, AddRequestFieldsAllowChangeDeadline,
+    AddRequestFieldsAllowTimeTracking, AddRequestFieldsCheckListTree,
+    AddRequestFieldsChecklist, AddRequestFieldsCreator,
+    AddRequestFieldsDescriptionInBbcode, AddRequestFieldsFavorite, AddRequestFieldsGroup,
+    AddRequestFieldsIsMuted, AddRequestFieldsIsPinned, AddRequestFieldsIsPinnedInGroup,
+    AddRequestFieldsMatchWorkTime, AddRequestFieldsMultitask, AddRequestFieldsNotViewed,
+    AddRequestFieldsPriority, AddRequestFieldsReplicate, AddRequestFieldsStatus,
+    AddRequestFieldsSubordinate, AddRequestFieldsTaskControl]
+);
+
+#[cfg(feature = "task")]
 pub type AddRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "task")]
@@ -1124,7 +1145,6 @@ pub type AddRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "task": object, optional.
@@ -1151,8 +1171,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.add`."}"#,
+    [AddResponseTask]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -1577,8 +1604,16 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
 ::bitrix24_runtime::loose_deserialize!(AddResponseTask);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTask,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":1},{"type":"null"}]},"checklist":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":2},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":3},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseTaskAction, AddResponseTaskCheckListTree, AddResponseTaskCreator,
+    AddResponseTaskResponsible]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTaskAction {
     /// Wire name "accept": boolean, optional.
@@ -1763,8 +1798,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTaskAction {
 ::bitrix24_runtime::loose_deserialize!(AddResponseTaskAction);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTaskAction,
+    r#"{"type":"object","properties":{"accept":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"addFavorite":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"approve":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklist.add":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklist.reorder":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistAddItems":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"complete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"create":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"dayplan.timer.toggle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"decline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"defer":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"delegate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"deleteFavorite":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"disapprove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit.originator":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit.plan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"elapsedtime.add":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"favorite.add":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"favorite.delete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"pause":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"rate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"remove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"renew":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"start":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTaskCheckListTree {
     /// Wire name "action": object, optional.
@@ -1809,8 +1851,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTaskCheckListTree {
 ::bitrix24_runtime::loose_deserialize!(AddResponseTaskCheckListTree);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTaskCheckListTree,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"descendants":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseTaskCheckListTreeFields]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTaskCheckListTreeFields {
     /// Wire name "attachments": object, optional.
@@ -1922,6 +1971,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTaskCheckListTreeFields {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(AddResponseTaskCheckListTreeFields);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTaskCheckListTreeFields,
+    r#"{"type":"object","properties":{"attachments":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"completedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"copiedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"displaySortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type AddResponseTaskCreator = super::super::types::task::Creator;
@@ -1961,7 +2018,6 @@ pub async fn add_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3Request {
     /// Wire name "fields": object, required.
@@ -2010,8 +2066,15 @@ impl ::bitrix24_runtime::loose::Loose for AddV3Request {
 ::bitrix24_runtime::loose_deserialize!(AddV3Request);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddV3Request,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.task.add`."}"#,
+    [AddV3RequestFields]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3RequestFields {
     /// Wire name "creatorId": integer, required.
@@ -2106,10 +2169,17 @@ impl ::bitrix24_runtime::loose::Loose for AddV3RequestFields {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddV3RequestFields);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddV3RequestFields,
+    r#"{"type":"object","properties":{"creatorId":{"type":"integer","format":"int64"},"crmItemIds":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"type":"integer","format":"int64"},"title":{"type":"string"}},"required":["creatorId","responsibleId","title"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3Response {
     /// Wire name "item": object, optional.
@@ -2136,8 +2206,15 @@ impl ::bitrix24_runtime::loose::Loose for AddV3Response {
 ::bitrix24_runtime::loose_deserialize!(AddV3Response);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddV3Response,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.add`."}"#,
+    [AddV3ResponseItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddV3ResponseItem {
     /// Wire name "activity": string, optional.
@@ -2510,6 +2587,14 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddV3ResponseItem);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddV3ResponseItem,
+    r#"{"type":"object","properties":{"activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"actualDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowsChangeDatePlan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsChangeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsTimeTracking":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"archiveLink":{"anyOf":[{"type":"string"},{"type":"null"}]},"autocompleteSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changed":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"checklist":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"containsChecklist":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsGanttLinks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsPlacements":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsRelatedTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsResults":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"crmItemIds":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadlineCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"dependsOn":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"epicId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"estimatedTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileIds":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"inFavorite":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"inGroupPin":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"inMute":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"inPin":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"isMultitask":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchesSubTasksTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"matchesWorkTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"maxDeadlineChangeDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"needsControl":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"numberOfReminders":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"plannedDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireDeadlineChangeReason":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"rights":{"anyOf":[{"$dep":0},{"type":"null"}]},"scenarios":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChanged":{"anyOf":[{"type":"string"},{"type":"null"}]},"storyPoints":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddV3ResponseItemRights]
+);
+
 /// The type `tasks.rights`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type AddV3ResponseItemRights = super::super::types::tasks::Rights;
@@ -2548,7 +2633,6 @@ pub async fn approve(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-approve.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveRequest {
     /// Wire name "taskId": integer, required.
@@ -2597,10 +2681,17 @@ impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ApproveRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ApproveRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.approve`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.approve`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveResponse {
     /// Wire name "task": object, optional.
@@ -2631,8 +2722,15 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponse {
 ::bitrix24_runtime::loose_deserialize!(ApproveResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ApproveResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.approve`."}"#,
+    [ApproveResponseTask, ApproveResponseTime]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -3072,6 +3170,16 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ApproveResponseTask);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ApproveResponseTask,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":2},{"type":"null"}]},"checklist":{"anyOf":[{"type":"object","additionalProperties":{"$dep":3}},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":4},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"$dep":5},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":6},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ApproveResponseTaskAction, ApproveResponseTaskAuditorsDataValue,
+    ApproveResponseTaskCheckListTree, ApproveResponseTaskChecklistValue,
+    ApproveResponseTaskCreator, ApproveResponseTaskGroup, ApproveResponseTaskResponsible]
+);
+
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type ApproveResponseTaskAction = super::super::types::task::Action;
@@ -3135,7 +3243,6 @@ pub async fn complete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-complete.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "taskId": integer, required.
@@ -3184,10 +3291,17 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.complete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.complete`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponse {
     /// Wire name "task": object, optional.
@@ -3214,8 +3328,15 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
 ::bitrix24_runtime::loose_deserialize!(CompleteResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.complete`."}"#,
+    [CompleteResponseTask]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponseTask {
     /// Wire name "accomplices": array of string, optional.
@@ -3657,6 +3778,17 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CompleteResponseTask);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteResponseTask,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"action":{"anyOf":[{"$dep":1},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":2}},{"type":"null"}]},"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":3},{"type":"null"}]},"checklist":{"anyOf":[{"type":"object","additionalProperties":{"$dep":4}},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":5},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"$dep":6},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":7},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [CompleteResponseTaskAccomplicesDataValue, CompleteResponseTaskAction,
+    CompleteResponseTaskAuditorsDataValue, CompleteResponseTaskCheckListTree,
+    CompleteResponseTaskChecklistValue, CompleteResponseTaskCreator,
+    CompleteResponseTaskGroup, CompleteResponseTaskResponsible]
+);
+
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type CompleteResponseTaskAccomplicesDataValue = super::super::types::task::Creator;
@@ -3720,7 +3852,6 @@ pub async fn defer(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-defer.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferRequest {
     /// Wire name "taskId": integer, required.
@@ -3769,10 +3900,17 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DeferRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeferRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.defer`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.defer`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferResponse {
     /// Wire name "task": object, optional.
@@ -3801,6 +3939,14 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DeferResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeferResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.defer`."}"#,
+    [DeferResponseTask, DeferResponseTime]
+);
 
 /// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -3841,7 +3987,6 @@ pub async fn delegate(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delegate.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateRequest {
     /// Wire name "taskId": integer, required.
@@ -3900,10 +4045,17 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DelegateRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DelegateRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"},"userId":{"type":"integer","format":"int64"}},"required":["taskId","userId"],"additionalProperties":true,"description":"Parameters of `tasks.task.delegate`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.delegate`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponse {
     /// Wire name "task": object, optional.
@@ -3934,8 +4086,15 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponse {
 ::bitrix24_runtime::loose_deserialize!(DelegateResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DelegateResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.delegate`."}"#,
+    [DelegateResponseTask, DelegateResponseTime]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponseTask {
     /// Wire name "accomplices": array of string, optional.
@@ -4377,6 +4536,17 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DelegateResponseTask);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DelegateResponseTask,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"action":{"anyOf":[{"$dep":1},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":2}},{"type":"null"}]},"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":3},{"type":"null"}]},"checklist":{"anyOf":[{"type":"object","additionalProperties":{"$dep":4}},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":5},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"$dep":6},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":7},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [DelegateResponseTaskAccomplicesDataValue, DelegateResponseTaskAction,
+    DelegateResponseTaskAuditorsDataValue, DelegateResponseTaskCheckListTree,
+    DelegateResponseTaskChecklistValue, DelegateResponseTaskCreator,
+    DelegateResponseTaskGroup, DelegateResponseTaskResponsible]
+);
+
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type DelegateResponseTaskAccomplicesDataValue = super::super::types::task::Creator;
@@ -4444,7 +4614,6 @@ pub async fn delete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "taskId": integer, required.
@@ -4493,10 +4662,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.delete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.delete`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "task": boolean, optional.
@@ -4521,6 +4697,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DeleteResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.delete`."}"#,
+    []
+);
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for DeleteRequest {
@@ -4553,7 +4737,6 @@ pub async fn delete_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-delete-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteV3Request {
     /// Wire name "id": integer, required.
@@ -4601,10 +4784,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteV3Request {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(DeleteV3Request);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteV3Request,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.task.delete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.delete`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteV3Response {
     /// Wire name "result": boolean, optional.
@@ -4629,6 +4819,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteV3Response {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(DeleteV3Response);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteV3Response,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.delete`."}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for DeleteV3Request {
@@ -4665,7 +4863,6 @@ pub async fn disapprove(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-disapprove.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveRequest {
     /// Wire name "taskId": integer, required.
@@ -4714,10 +4911,17 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DisapproveRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DisapproveRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.disapprove`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.disapprove`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveResponse {
     /// Wire name "task": object, optional.
@@ -4748,8 +4952,15 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponse {
 ::bitrix24_runtime::loose_deserialize!(DisapproveResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DisapproveResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.disapprove`."}"#,
+    [DisapproveResponseTask, DisapproveResponseTime]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -5189,6 +5400,17 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DisapproveResponseTask);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DisapproveResponseTask,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":2},{"type":"null"}]},"checklist":{"anyOf":[{"type":"object","additionalProperties":{"$dep":3}},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":4},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"$dep":5},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":6},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [DisapproveResponseTaskAction, DisapproveResponseTaskAuditorsDataValue,
+    DisapproveResponseTaskCheckListTree, DisapproveResponseTaskChecklistValue,
+    DisapproveResponseTaskCreator, DisapproveResponseTaskGroup,
+    DisapproveResponseTaskResponsible]
+);
+
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type DisapproveResponseTaskAction = super::super::types::task::Action;
@@ -5252,7 +5474,6 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "select": array of string, optional.
@@ -5315,10 +5536,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `tasks.task.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "task": object, optional.
@@ -5345,8 +5573,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.get`."}"#,
+    [GetResponseTask]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseTask {
     /// Wire name "action": object, optional.
@@ -5458,6 +5693,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetResponseTask);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseTask,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":1},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":2},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"ufCrmTask":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"ufTaskWebdavFiles":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseTaskAction, GetResponseTaskCreator, GetResponseTaskResponsible]
+);
+
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type GetResponseTaskAction = super::super::types::task::Action;
@@ -5501,7 +5744,6 @@ pub async fn get_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3Request {
     /// Wire name "id": integer, required.
@@ -5563,8 +5805,15 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Request {
 ::bitrix24_runtime::loose_deserialize!(GetV3Request);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetV3Request,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"select":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.task.get`."}"#,
+    [GetV3RequestSelectItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetV3RequestSelectItem {
@@ -5602,6 +5851,13 @@ impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItem {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItem);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetV3RequestSelectItem, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetV3RequestSelectItemSelect]
+);
+
 /// The type `tasks.select`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type GetV3RequestSelectItemSelect = super::super::types::tasks::Select;
@@ -5609,7 +5865,6 @@ pub type GetV3RequestSelectItemSelect = super::super::types::tasks::Select;
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3Response {
     /// Wire name "item": object, optional.
@@ -5636,8 +5891,15 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Response {
 ::bitrix24_runtime::loose_deserialize!(GetV3Response);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetV3Response,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.get`."}"#,
+    [GetV3ResponseItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3ResponseItem {
     /// Wire name "activity": string, optional.
@@ -6017,8 +6279,15 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetV3ResponseItem);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetV3ResponseItem,
+    r#"{"type":"object","properties":{"activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"actualDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowsChangeDatePlan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsChangeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsTimeTracking":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"archiveLink":{"anyOf":[{"type":"string"},{"type":"null"}]},"autocompleteSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changed":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"checklist":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"containsChecklist":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsGanttLinks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsPlacements":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsRelatedTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsResults":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"crmItemIds":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadlineCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"dependsOn":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"epicId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"estimatedTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileIds":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"inFavorite":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"inGroupPin":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"inMute":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"inPin":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"isMultitask":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchesSubTasksTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"matchesWorkTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"maxDeadlineChangeDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"needsControl":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"numberOfReminders":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"plannedDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireDeadlineChangeReason":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":0},{"type":"null"}]},"rights":{"anyOf":[{"$dep":1},{"type":"null"}]},"scenarios":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChanged":{"anyOf":[{"type":"string"},{"type":"null"}]},"storyPoints":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetV3ResponseItemResponsible, GetV3ResponseItemRights]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetV3ResponseItemResponsible {
     /// Wire name "email": string, optional.
@@ -6047,6 +6316,14 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItemResponsible {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(GetV3ResponseItemResponsible);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetV3ResponseItemResponsible,
+    r#"{"type":"object","properties":{"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `tasks.rights`, defined once in `types`.
 #[cfg(feature = "tasks")]
@@ -6086,7 +6363,6 @@ pub async fn get_fields(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-fields.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -6127,10 +6403,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `tasks.task.getFields`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.getFields`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "fields": object, optional.
@@ -6157,6 +6440,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.getFields`."}"#,
+    [GetFieldsResponseFieldsValue]
+);
 
 /// The type `task.field_descriptor`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -6192,7 +6483,6 @@ pub async fn getaccess(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-access.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetaccessRequest {
     /// Wire name "taskId": integer, required.
@@ -6251,10 +6541,17 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetaccessRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetaccessRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"},"users":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.getaccess`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.getaccess`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetaccessResponse {
     /// Wire name "allowedActions": object, optional.
@@ -6286,8 +6583,15 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessResponse {
 ::bitrix24_runtime::loose_deserialize!(GetaccessResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetaccessResponse,
+    r#"{"type":"object","properties":{"allowedActions":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.getaccess`."}"#,
+    [GetaccessResponseAllowedActionsValue]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetaccessResponseAllowedActionsValue {
     /// Wire name "ACCEPT": boolean, optional.
@@ -6478,6 +6782,14 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessResponseAllowedActionsValue {
 ::bitrix24_runtime::loose_deserialize!(GetaccessResponseAllowedActionsValue);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetaccessResponseAllowedActionsValue,
+    r#"{"type":"object","properties":{"ACCEPT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ADD_FAVORITE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"APPROVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CHANGE_DEADLINE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CHECKLIST.ADD":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CHECKLIST.REORDER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CHECKLIST_ADD_ITEMS":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"COMPLETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CREATE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DAYPLAN.TIMER.TOGGLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DECLINE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEFER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DELEGATE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DELETE_FAVORITE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DISAPPROVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EDIT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EDIT.ORIGINATOR":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EDIT.PLAN":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ELAPSEDTIME.ADD":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"FAVORITE.ADD":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"FAVORITE.DELETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PAUSE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"RATE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REMOVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"RENEW":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"START":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"TAKE":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for GetaccessRequest {
     const NAME: &'static str = "tasks.task.getaccess";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -6510,7 +6822,6 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -6604,8 +6915,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"params":{"anyOf":[{"$dep":2},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `tasks.task.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order, ListRequestParams]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParams {
     /// Wire name "WITH_PARSED_DESCRIPTION": boolean, optional.
@@ -6679,10 +6997,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListRequestParams);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestParams,
+    r#"{"type":"object","properties":{"WITH_PARSED_DESCRIPTION":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"WITH_RESULT_INFO":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"WITH_TIMER_INFO":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "tasks": array of object, optional.
@@ -6709,8 +7034,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"tasks":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.list`."}"#,
+    [ListResponseTasksItem]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTasksItem {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -6895,13 +7227,21 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListResponseTasksItem);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTasksItem,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"counter":{"anyOf":[{"$dep":1},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"lengthDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"parsedDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":2},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"subStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"tags":{"anyOf":[{"type":"object","additionalProperties":{"$dep":3}},{"type":"null"}]},"taskHasOpenResult":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskHasResult":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskRequireResult":{"anyOf":[{"type":"string"},{"type":"null"}]},"timerIsRunningForCurrentUser":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseTasksItemAuditorsDataValue, ListResponseTasksItemCounter,
+    ListResponseTasksItemResponsible, ListResponseTasksItemTagsValue]
+);
+
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type ListResponseTasksItemAuditorsDataValue = super::super::types::task::Creator;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTasksItemCounter {
     /// Wire name "color": string, optional.
@@ -6941,8 +7281,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemCounter {
 ::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemCounter);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTasksItemCounter,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"counters":{"anyOf":[{"$dep":0},{"type":"null"}]},"value":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseTasksItemCounterCounters]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTasksItemCounterCounters {
     /// Wire name "expired": integer, optional.
@@ -7006,13 +7353,20 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemCounterCounters {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemCounterCounters);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTasksItemCounterCounters,
+    r#"{"type":"object","properties":{"expired":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"mutedExpired":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"mutedNewComments":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"newComments":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"projectExpired":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"projectNewComments":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type ListResponseTasksItemResponsible = super::super::types::task::Creator;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTasksItemTagsValue {
     /// Wire name "id": integer, optional.
@@ -7041,6 +7395,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemTagsValue {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemTagsValue);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTasksItemTagsValue,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for ListRequest {
@@ -7157,7 +7519,6 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Request {
     /// Wire name "filter": any JSON, optional.
@@ -7244,8 +7605,15 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 ::bitrix24_runtime::loose_deserialize!(ListV3Request);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3Request,
+    r#"{"type":"object","properties":{"filter":true,"order":{"anyOf":[{"$dep":0},{"type":"null"}]},"pagination":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `tasks.task.list`."}"#,
+    [ListV3RequestOrder, ListV3RequestPagination, ListV3RequestSelectItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3RequestOrder {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -8271,6 +8639,17 @@ impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrder {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3RequestOrder);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3RequestOrder,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"actualDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsChangeDatePlan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsChangeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsTimeTracking":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"archiveLink":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"autocompleteSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changed":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":true,"changedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"checklist":true,"closed":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedBy":true,"closedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"containsChecklist":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsGanttLinks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsPlacements":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsRelatedTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsResults":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"created":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":1},{"type":"null"}]},"creatorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"crmItemIds":true,"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"dependsOn":true,"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"elapsedTime":{"anyOf":[{"$dep":2},{"type":"null"}]},"email":{"anyOf":[{"$dep":3},{"type":"null"}]},"emailId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"endPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"epicId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"estimatedTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeModified":{"anyOf":[{"type":"string"},{"type":"null"}]},"flow":{"anyOf":[{"$dep":4},{"type":"null"}]},"flowId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"forkedByTemplate":{"anyOf":[{"$dep":5},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"group":{"anyOf":[{"$dep":6},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"inFavorite":true,"inGroupPin":true,"inMute":true,"inPin":true,"isMultitask":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchesSubTasksTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"matchesWorkTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"maxDeadlineChangeDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"maxDeadlineChanges":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"needsControl":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"numberOfReminders":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent":true,"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"plannedDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priority":{"anyOf":[{"$dep":7},{"type":"null"}]},"replicate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireDeadlineChangeReason":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"responsible":true,"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"rights":true,"scenarios":true,"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"source":{"anyOf":[{"$dep":8},{"type":"null"}]},"stage":{"anyOf":[{"$dep":9},{"type":"null"}]},"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"startPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"started":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"$dep":10},{"type":"null"}]},"statusChanged":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":true,"statusChangedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storyPoints":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListV3RequestOrderChat, ListV3RequestOrderCreator, ListV3RequestOrderElapsedTime,
+    ListV3RequestOrderEmail, ListV3RequestOrderFlow, ListV3RequestOrderForkedByTemplate,
+    ListV3RequestOrderGroup, ListV3RequestOrderPriority, ListV3RequestOrderSource,
+    ListV3RequestOrderStage, ListV3RequestOrderStatus]
+);
+
 /// The type `tasks.chat`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type ListV3RequestOrderChat = super::super::types::tasks::Chat;
@@ -8289,7 +8668,6 @@ pub type ListV3RequestOrderEmail = super::super::types::tasks::Email;
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3RequestOrderFlow {
     /// Wire name "id": integer, optional.
@@ -8348,6 +8726,14 @@ impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderFlow {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderFlow);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3RequestOrderFlow,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `tasks.forked_by_template`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type ListV3RequestOrderForkedByTemplate = super::super::types::tasks::ForkedByTemplate;
@@ -8361,7 +8747,6 @@ pub type ListV3RequestOrderPriority = super::super::enums::HighAverageLow;
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3RequestOrderSource {
     /// Wire name "data": any JSON, optional.
@@ -8420,6 +8805,14 @@ impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderSource {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderSource);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3RequestOrderSource,
+    r#"{"type":"object","properties":{"data":true,"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `tasks.stage`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type ListV3RequestOrderStage = super::super::types::tasks::Stage;
@@ -8429,7 +8822,6 @@ pub type ListV3RequestOrderStatus = super::super::enums::PendingInProgressSuppos
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3RequestPagination {
     /// Wire name "limit": integer, optional.
@@ -8503,8 +8895,15 @@ impl ::bitrix24_runtime::loose::Loose for ListV3RequestPagination {
 ::bitrix24_runtime::loose_deserialize!(ListV3RequestPagination);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3RequestPagination,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"page":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListV3RequestSelectItem {
@@ -8542,6 +8941,13 @@ impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItem {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItem);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3RequestSelectItem, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [ListV3RequestSelectItemSelect]
+);
+
 /// The type `tasks.select`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type ListV3RequestSelectItemSelect = super::super::types::tasks::Select;
@@ -8549,7 +8955,6 @@ pub type ListV3RequestSelectItemSelect = super::super::types::tasks::Select;
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Response {
     /// Wire name "items": array of object, optional.
@@ -8576,8 +8981,15 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Response {
 ::bitrix24_runtime::loose_deserialize!(ListV3Response);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3Response,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.list`."}"#,
+    [ListV3ResponseItemsItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3ResponseItemsItem {
     /// Wire name "deadline": string, optional.
@@ -8628,6 +9040,14 @@ impl ::bitrix24_runtime::loose::Loose for ListV3ResponseItemsItem {
 ::bitrix24_runtime::loose_deserialize!(ListV3ResponseItemsItem);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3ResponseItemsItem,
+    r#"{"type":"object","properties":{"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for ListV3Request {
     const NAME: &'static str = "tasks.task.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -8664,7 +9084,6 @@ pub async fn mute(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-mute.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteRequest {
     /// Wire name "id": integer, required.
@@ -8712,10 +9131,17 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(MuteRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MuteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.task.mute`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.mute`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MuteResponse {
     /// Wire name "task": object, optional.
@@ -8744,6 +9170,14 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(MuteResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MuteResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.mute`."}"#,
+    [MuteResponseTask, MuteResponseTime]
+);
 
 /// The type `task.task`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -8784,7 +9218,6 @@ pub async fn pause(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-pause.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseRequest {
     /// Wire name "taskId": integer, required.
@@ -8833,10 +9266,17 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(PauseRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PauseRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.pause`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.pause`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PauseResponse {
     /// Wire name "task": object, optional.
@@ -8865,6 +9305,14 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(PauseResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PauseResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.pause`."}"#,
+    [PauseResponseTask, PauseResponseTime]
+);
 
 /// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -8905,7 +9353,6 @@ pub async fn pin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-pin.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "id": integer, required.
@@ -8953,10 +9400,17 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(PinRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PinRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.task.pin`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.pin`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinResponse {
     /// Wire name "task": object, optional.
@@ -8981,6 +9435,14 @@ impl ::bitrix24_runtime::loose::Loose for PinResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(PinResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PinResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.pin`."}"#,
+    [PinResponseTask]
+);
 
 /// The type `task.task_3`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9017,7 +9479,6 @@ pub async fn renew(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-renew.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
     /// Wire name "taskId": integer, required.
@@ -9066,10 +9527,17 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(RenewRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenewRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.renew`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.renew`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponse {
     /// Wire name "task": object, optional.
@@ -9098,6 +9566,14 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(RenewResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenewResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.renew`."}"#,
+    [RenewResponseTask, RenewResponseTime]
+);
 
 /// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9138,7 +9614,6 @@ pub async fn start(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/status/tasks-task-start.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "taskId": integer, required.
@@ -9187,10 +9662,17 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StartRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.start`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.start`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponse {
     /// Wire name "task": object, optional.
@@ -9219,6 +9701,14 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StartResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.start`."}"#,
+    [StartResponseTask, StartResponseTime]
+);
 
 /// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9259,7 +9749,6 @@ pub async fn startwatch(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-start-watch.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchRequest {
     /// Wire name "taskId": integer, required.
@@ -9308,10 +9797,17 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StartwatchRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartwatchRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.startwatch`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.startwatch`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwatchResponse {
     /// Wire name "task": object, optional.
@@ -9340,6 +9836,14 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StartwatchResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartwatchResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.startwatch`."}"#,
+    [StartwatchResponseTask, StartwatchResponseTime]
+);
 
 /// The type `task.task`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9380,7 +9884,6 @@ pub async fn stopwatch(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-stop-watch.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchRequest {
     /// Wire name "taskId": integer, required.
@@ -9429,10 +9932,17 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StopwatchRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StopwatchRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.stopwatch`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.stopwatch`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopwatchResponse {
     /// Wire name "task": object, optional.
@@ -9461,6 +9971,14 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StopwatchResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StopwatchResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.stopwatch`."}"#,
+    [StopwatchResponseTask, StopwatchResponseTime]
+);
 
 /// The type `task.task`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9501,7 +10019,6 @@ pub async fn unmute(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unmute.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteRequest {
     /// Wire name "id": integer, required.
@@ -9549,10 +10066,17 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UnmuteRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnmuteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.task.unmute`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.unmute`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnmuteResponse {
     /// Wire name "task": object, optional.
@@ -9581,6 +10105,14 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UnmuteResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnmuteResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.unmute`."}"#,
+    [UnmuteResponseTask, UnmuteResponseTime]
+);
 
 /// The type `task.task`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9621,7 +10153,6 @@ pub async fn unpin(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-unpin.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinRequest {
     /// Wire name "id": integer, required.
@@ -9669,10 +10200,17 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UnpinRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnpinRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.task.unpin`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.unpin`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinResponse {
     /// Wire name "task": object, optional.
@@ -9697,6 +10235,14 @@ impl ::bitrix24_runtime::loose::Loose for UnpinResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UnpinResponse);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnpinResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.unpin`."}"#,
+    [UnpinResponseTask]
+);
 
 /// The type `task.task_3`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9733,7 +10279,6 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -9792,8 +10337,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"taskId":{"type":"integer","format":"int64"}},"required":["fields","taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.update`."}"#,
+    [UpdateRequestFields]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "RESPONSIBLE_ID": string, optional.
@@ -10726,6 +11278,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"RESPONSIBLE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_CRM_TASK":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"UF_TASK_WEBDAV_FILES":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"accomplices":true,"accomplicesData":true,"action":true,"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"$dep":0},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"$dep":1},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"$dep":2},{"type":"null"}]},"auditors":true,"auditorsData":true,"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":3},{"type":"null"}]},"checklist":{"anyOf":[{"$dep":4},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":5},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"$dep":6},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeModified":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"$dep":7},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"$dep":8},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"$dep":9},{"type":"null"}]},"isPinned":{"anyOf":[{"$dep":10},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"$dep":11},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"$dep":12},{"type":"null"}]},"multitask":{"anyOf":[{"$dep":13},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"$dep":14},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"$dep":15},{"type":"null"}]},"replicate":{"anyOf":[{"$dep":16},{"type":"null"}]},"responsible":true,"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sorting":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"$dep":17},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"$dep":18},{"type":"null"}]},"taskControl":{"anyOf":[{"$dep":19},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"ufMailMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsAddInReport, UpdateRequestFieldsAllowChangeDeadline,
+    UpdateRequestFieldsAllowTimeTracking, UpdateRequestFieldsCheckListTree,
+    UpdateRequestFieldsChecklist, UpdateRequestFieldsCreator,
+    UpdateRequestFieldsDescriptionInBbcode, UpdateRequestFieldsFavorite,
+    UpdateRequestFieldsGroup, UpdateRequestFieldsIsMuted, UpdateRequestFieldsIsPinned,
+    UpdateRequestFieldsIsPinnedInGroup, UpdateRequestFieldsMatchWorkTime,
+    UpdateRequestFieldsMultitask, UpdateRequestFieldsNotViewed,
+    UpdateRequestFieldsPriority, UpdateRequestFieldsReplicate, UpdateRequestFieldsStatus,
+    UpdateRequestFieldsSubordinate, UpdateRequestFieldsTaskControl]
+);
+
+#[cfg(feature = "task")]
 pub type UpdateRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "task")]
@@ -10792,7 +11360,6 @@ pub type UpdateRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "task": object, optional.
@@ -10819,8 +11386,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"task":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.update`."}"#,
+    [UpdateResponseTask]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseTask {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -11252,6 +11826,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseTask);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseTask,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":2},{"type":"null"}]},"checklist":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":3},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":4},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateResponseTaskAction, UpdateResponseTaskAuditorsDataValue,
+    UpdateResponseTaskCheckListTree, UpdateResponseTaskCreator,
+    UpdateResponseTaskResponsible]
+);
+
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type UpdateResponseTaskAction = super::super::types::task::Action;
@@ -11303,7 +11887,6 @@ pub async fn update_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-update-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3Request {
     /// Wire name "fields": object, required.
@@ -11357,8 +11940,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3Request {
 ::bitrix24_runtime::loose_deserialize!(UpdateV3Request);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateV3Request,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `tasks.task.update`."}"#,
+    [UpdateV3RequestFields]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3RequestFields {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -12387,6 +12977,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFields {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFields);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateV3RequestFields,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"actualDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsChangeDatePlan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsChangeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsTimeTracking":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"archiveLink":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"autocompleteSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changed":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":true,"changedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"checklist":true,"closed":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedBy":true,"closedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"containsChecklist":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsGanttLinks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsPlacements":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsRelatedTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsResults":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"created":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":1},{"type":"null"}]},"creatorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"crmItemIds":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"dependsOn":true,"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"elapsedTime":{"anyOf":[{"$dep":2},{"type":"null"}]},"email":{"anyOf":[{"$dep":3},{"type":"null"}]},"emailId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"endPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"epicId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"estimatedTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeModified":{"anyOf":[{"type":"string"},{"type":"null"}]},"flow":{"anyOf":[{"$dep":4},{"type":"null"}]},"flowId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"forkedByTemplate":{"anyOf":[{"$dep":5},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"group":{"anyOf":[{"$dep":6},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"inFavorite":true,"inGroupPin":true,"inMute":true,"inPin":true,"isMultitask":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchesSubTasksTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"matchesWorkTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"maxDeadlineChangeDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"maxDeadlineChanges":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"needsControl":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"numberOfReminders":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent":true,"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"plannedDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priority":{"anyOf":[{"$dep":7},{"type":"null"}]},"replicate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireDeadlineChangeReason":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"responsible":true,"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"rights":true,"scenarios":true,"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"source":{"anyOf":[{"$dep":8},{"type":"null"}]},"stage":{"anyOf":[{"$dep":9},{"type":"null"}]},"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"startPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"started":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"$dep":10},{"type":"null"}]},"statusChanged":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":true,"statusChangedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storyPoints":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateV3RequestFieldsChat, UpdateV3RequestFieldsCreator,
+    UpdateV3RequestFieldsElapsedTime, UpdateV3RequestFieldsEmail,
+    UpdateV3RequestFieldsFlow, UpdateV3RequestFieldsForkedByTemplate,
+    UpdateV3RequestFieldsGroup, UpdateV3RequestFieldsPriority,
+    UpdateV3RequestFieldsSource, UpdateV3RequestFieldsStage, UpdateV3RequestFieldsStatus]
+);
+
 /// The type `tasks.chat`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type UpdateV3RequestFieldsChat = super::super::types::tasks::Chat;
@@ -12405,7 +13007,6 @@ pub type UpdateV3RequestFieldsEmail = super::super::types::tasks::Email;
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3RequestFieldsFlow {
     /// Wire name "id": integer, optional.
@@ -12464,6 +13065,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsFlow {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsFlow);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateV3RequestFieldsFlow,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `tasks.forked_by_template`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type UpdateV3RequestFieldsForkedByTemplate = super::super::types::tasks::ForkedByTemplate;
@@ -12477,7 +13086,6 @@ pub type UpdateV3RequestFieldsPriority = super::super::enums::HighAverageLow;
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3RequestFieldsSource {
     /// Wire name "data": any JSON, optional.
@@ -12536,6 +13144,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsSource {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsSource);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateV3RequestFieldsSource,
+    r#"{"type":"object","properties":{"data":true,"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `tasks.stage`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type UpdateV3RequestFieldsStage = super::super::types::tasks::Stage;
@@ -12546,7 +13162,6 @@ pub type UpdateV3RequestFieldsStatus = super::super::enums::PendingInProgressSup
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3Response {
     /// Wire name "result": boolean, optional.
@@ -12571,6 +13186,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3Response {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateV3Response);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateV3Response,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.update`."}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for UpdateV3Request {

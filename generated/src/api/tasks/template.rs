@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -76,8 +75,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.template.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ACCOMPLICES": any JSON, optional.
@@ -469,6 +474,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ACCOMPLICES":true,"ADD_IN_REPORT":{"anyOf":[{"$dep":0},{"type":"null"}]},"AUDITORS":true,"BASE_TEMPLATE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DEADLINE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEPENDS_ON":true,"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"END_DATE_PLAN_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MULTITASK":{"anyOf":[{"$dep":1},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRIORITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"REPLICATE":{"anyOf":[{"$dep":2},{"type":"null"}]},"REPLICATE_PARAMS":{"anyOf":[{"$dep":3},{"type":"null"}]},"RESPONSIBLES":true,"RESPONSIBLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"START_DATE_PLAN_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_CONTROL":{"anyOf":[{"$dep":4},{"type":"null"}]},"TEMPLATE_CHILDREN_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TPARAM_REPLICATION_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TPARAM_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_CRM_TASK":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsAddInReport, AddRequestFieldsMultitask, AddRequestFieldsReplicate,
+    AddRequestFieldsReplicateParams, AddRequestFieldsTaskControl]
+);
+
 pub type AddRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsMultitask = ::bitrix24_runtime::YesNo;
@@ -476,7 +489,6 @@ pub type AddRequestFieldsMultitask = ::bitrix24_runtime::YesNo;
 pub type AddRequestFieldsReplicate = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsReplicateParams {
     /// Wire name "EVERY_WEEK": integer, optional.
@@ -586,6 +598,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsReplicateParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsReplicateParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsReplicateParams,
+    r#"{"type":"object","properties":{"EVERY_WEEK":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PERIOD":{"anyOf":[{"type":"string"},{"type":"null"}]},"REPEAT_TILL":{"anyOf":[{"type":"string"},{"type":"null"}]},"START_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"WEEK_DAYS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `tasks.template.add`.
@@ -619,7 +638,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "templateId": integer, required.
@@ -665,6 +683,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"templateId":{"type":"integer","format":"int64"}},"required":["templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.delete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.delete`.
 pub type DeleteResponse = bool;
 
@@ -694,7 +719,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -732,6 +756,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `tasks.template.fields`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -765,7 +796,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "params": object, optional.
@@ -825,8 +855,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"templateId":{"type":"integer","format":"int64"}},"required":["templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.get`."}"#,
+    [GetRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParams {
     /// Wire name "select": array of string, optional.
@@ -873,9 +909,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestParams,
+    r#"{"type":"object","properties":{"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.template.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACCOMPLICES": string, optional.
@@ -1210,6 +1252,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ACCOMPLICES":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADD_IN_REPORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"ALLOW_CHANGE_DEADLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ALLOW_TIME_TRACKING":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUDITORS":{"anyOf":[{"type":"string"},{"type":"null"}]},"BASE_TEMPLATE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY_LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_PHOTO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY_SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEADLINE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEPENDS_ON":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION_IN_BBCODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"END_DATE_PLAN_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILES":true,"GROUP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MATCH_WORK_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTITASK":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRIORITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REPLICATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REPLICATE_PARAMS":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLES":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RESPONSIBLE_LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_PHOTO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RESPONSIBLE_SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESPONSIBLE_WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SCENARIO":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"START_DATE_PLAN_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TAGS":true,"TASK_CONTROL":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TEMPLATE_CHILDREN_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TPARAM_REPLICATION_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TPARAM_TYPE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_CRM_TASK":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"UF_TASK_WEBDAV_FILES":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.template.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1238,7 +1287,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1296,8 +1344,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"templateId":{"type":"integer","format":"int64"}},"required":["fields","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ACCOMPLICES": any JSON, optional.
@@ -1688,6 +1742,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ACCOMPLICES":true,"ADD_IN_REPORT":{"anyOf":[{"$dep":0},{"type":"null"}]},"AUDITORS":true,"BASE_TEMPLATE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DEADLINE_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEPENDS_ON":true,"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"END_DATE_PLAN_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MULTITASK":{"anyOf":[{"$dep":1},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRIORITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"REPLICATE":{"anyOf":[{"$dep":2},{"type":"null"}]},"REPLICATE_PARAMS":true,"RESPONSIBLES":true,"RESPONSIBLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"START_DATE_PLAN_AFTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_CONTROL":{"anyOf":[{"$dep":3},{"type":"null"}]},"TEMPLATE_CHILDREN_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TPARAM_REPLICATION_COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TPARAM_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_CRM_TASK":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsAddInReport, UpdateRequestFieldsMultitask,
+    UpdateRequestFieldsReplicate, UpdateRequestFieldsTaskControl]
+);
 
 pub type UpdateRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
 

@@ -24,7 +24,6 @@ pub async fn attach_transcription(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-call-attach-transcription.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachTranscriptionRequest {
     /// Wire name "CALL_ID": string, required.
@@ -107,8 +106,14 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AttachTranscriptionRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachTranscriptionRequest,
+    r#"{"type":"object","properties":{"CALL_ID":{"type":"string"},"COST":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"COST_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGES":{"type":"array","items":{"$dep":0}}},"required":["CALL_ID","MESSAGES"],"additionalProperties":true,"description":"Parameters of `telephony.call.attachTranscription`."}"#,
+    [AttachTranscriptionRequestMessagesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachTranscriptionRequestMessagesItem {
     /// Wire name "MESSAGE": string, required.
@@ -185,11 +190,17 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequestMessagesItem
 
 ::bitrix24_runtime::loose_deserialize!(AttachTranscriptionRequestMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachTranscriptionRequestMessagesItem,
+    r#"{"type":"object","properties":{"MESSAGE":{"type":"string"},"SIDE":{"$dep":0},"START_TIME":{"type":"integer","format":"int64"},"STOP_TIME":{"type":"integer","format":"int64"}},"required":["MESSAGE","SIDE","START_TIME","STOP_TIME"],"additionalProperties":true}"#,
+    [AttachTranscriptionRequestMessagesItemSide]
+);
+
 pub type AttachTranscriptionRequestMessagesItemSide = super::super::enums::UserClient;
 
 /// The `result` of `telephony.call.attachTranscription`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachTranscriptionResponse {
     /// Wire name "TRANSCRIPT_ID": integer, optional.
@@ -212,6 +223,13 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AttachTranscriptionResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachTranscriptionResponse,
+    r#"{"type":"object","properties":{"TRANSCRIPT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `telephony.call.attachTranscription`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AttachTranscriptionRequest {
     const NAME: &'static str = "telephony.call.attachTranscription";

@@ -29,7 +29,6 @@ pub async fn attach_record(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-attach-record.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachRecordRequest {
     /// Wire name "CALL_ID": string, required.
@@ -113,11 +112,17 @@ impl ::bitrix24_runtime::loose::Loose for AttachRecordRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AttachRecordRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachRecordRequest,
+    r#"{"type":"object","properties":{"CALL_ID":{"type":"string"},"FILENAME":{"anyOf":[{"$dep":0},{"type":"null"}]},"FILE_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECORD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CALL_ID"],"additionalProperties":true,"description":"Parameters of `telephony.externalCall.attachRecord`."}"#,
+    [AttachRecordRequestFilename]
+);
+
 pub type AttachRecordRequestFilename = super::super::enums::WavMp3;
 
 /// The `result` of `telephony.externalCall.attachRecord`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachRecordResponse {
     /// Wire name "FILE_ID": integer, optional.
@@ -140,6 +145,13 @@ impl ::bitrix24_runtime::loose::Loose for AttachRecordResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AttachRecordResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachRecordResponse,
+    r#"{"type":"object","properties":{"FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `telephony.externalCall.attachRecord`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AttachRecordRequest {
     const NAME: &'static str = "telephony.externalCall.attachRecord";
@@ -169,7 +181,6 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishRequest {
     /// Wire name "ADD_TO_CHAT": integer, optional.
@@ -343,13 +354,19 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FinishRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FinishRequest,
+    r#"{"type":"object","properties":{"ADD_TO_CHAT":{"anyOf":[{"$dep":0},{"type":"null"}]},"CALL_ID":{"type":"string"},"COST":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"COST_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DURATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FAILED_REASON":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECORD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_CODE":{"anyOf":[{"$dep":1},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"},"USER_PHONE_INNER":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CALL_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `telephony.externalCall.finish`."}"#,
+    [FinishRequestAddToChat, FinishRequestStatusCode]
+);
+
 pub type FinishRequestAddToChat = super::super::enums::IntV0V1;
 
 pub type FinishRequestStatusCode = super::super::enums::V200V304V603Etc;
 
 /// The `result` of `telephony.externalCall.finish`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishResponse {
     /// Wire name "CALL_DURATION": integer, optional.
@@ -501,6 +518,13 @@ impl ::bitrix24_runtime::loose::Loose for FinishResponse {
 
 ::bitrix24_runtime::loose_deserialize!(FinishResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FinishResponse,
+    r#"{"type":"object","properties":{"CALL_DURATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CALL_FAILED_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_FAILED_REASON":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_START_DATE":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"CALL_STATUS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CALL_VOTE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"COST":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COST_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_ACTIVITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXTERNAL_CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"INCOMING":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORTAL_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORTAL_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REST_APP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_APP_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `telephony.externalCall.finish`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for FinishRequest {
     const NAME: &'static str = "telephony.externalCall.finish";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -531,7 +555,6 @@ pub async fn hide(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-hide.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct HideRequest {
     /// Wire name "CALL_ID": string, required.
@@ -591,8 +614,14 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
 
 ::bitrix24_runtime::loose_deserialize!(HideRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    HideRequest,
+    r#"{"type":"object","properties":{"CALL_ID":{"type":"string"},"USER_ID":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["CALL_ID"],"additionalProperties":true,"description":"Parameters of `telephony.externalCall.hide`."}"#,
+    [HideRequestUserId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum HideRequestUserId {
@@ -620,6 +649,13 @@ impl ::bitrix24_runtime::loose::Loose for HideRequestUserId {
 }
 
 ::bitrix24_runtime::loose_deserialize!(HideRequestUserId);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    HideRequestUserId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    []
+);
 
 /// The `result` of `telephony.externalCall.hide`.
 pub type HideResponse = bool;
@@ -651,7 +687,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "ADD_TO_CHAT": integer, optional.
@@ -870,6 +905,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"ADD_TO_CHAT":{"anyOf":[{"$dep":0},{"type":"null"}]},"CALL_LIST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CALL_START_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE":{"anyOf":[{"$dep":1},{"type":"null"}]},"CRM_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]},"CRM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXTERNAL_CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE_NUMBER":{"type":"string"},"SHOW":{"anyOf":[{"$dep":3},{"type":"null"}]},"TYPE":{"$dep":4},"USER_ID":{"type":"integer","format":"int64"},"USER_PHONE_INNER":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["PHONE_NUMBER","TYPE","USER_ID"],"additionalProperties":true,"description":"Parameters of `telephony.externalCall.register`."}"#,
+    [RegisterRequestAddToChat, RegisterRequestCrmCreate, RegisterRequestCrmEntityType,
+    RegisterRequestShow, RegisterRequestType]
+);
+
 pub type RegisterRequestAddToChat = super::super::enums::IntV0V1;
 
 pub type RegisterRequestCrmCreate = super::super::enums::IntV0V1;
@@ -882,7 +925,6 @@ pub type RegisterRequestType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `telephony.externalCall.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "CALL_ID": string, optional.
@@ -927,6 +969,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterResponse,
+    r#"{"type":"object","properties":{"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATED_ENTITIES":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"CRM_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `telephony.externalCall.register`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "telephony.externalCall.register";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -955,7 +1004,6 @@ pub async fn search_crm_entities(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-search-crm-entities.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchCrmEntitiesRequest {
     /// Wire name "PHONE_NUMBER": string, required.
@@ -1001,11 +1049,17 @@ impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SearchCrmEntitiesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchCrmEntitiesRequest,
+    r#"{"type":"object","properties":{"PHONE_NUMBER":{"type":"string"}},"required":["PHONE_NUMBER"],"additionalProperties":true,"description":"Parameters of `telephony.externalCall.searchCrmEntities`."}"#,
+    []
+);
+
 /// The `result` of `telephony.externalCall.searchCrmEntities`.
 pub type SearchCrmEntitiesResponse = Vec<SearchCrmEntitiesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchCrmEntitiesResponseItem {
     /// Wire name "ASSIGNED_BY": object, optional.
@@ -1061,8 +1115,14 @@ impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(SearchCrmEntitiesResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchCrmEntitiesResponseItem,
+    r#"{"type":"object","properties":{"ASSIGNED_BY":{"anyOf":[{"$dep":0},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SearchCrmEntitiesResponseItemAssignedBy]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchCrmEntitiesResponseItemAssignedBy {
     /// Wire name "ID": string, optional.
@@ -1099,6 +1159,13 @@ impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesResponseItemAssignedB
 
 ::bitrix24_runtime::loose_deserialize!(SearchCrmEntitiesResponseItemAssignedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchCrmEntitiesResponseItemAssignedBy,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_MOBILE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMEMAN_STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for SearchCrmEntitiesRequest {
     const NAME: &'static str = "telephony.externalCall.searchCrmEntities";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1125,7 +1192,6 @@ pub async fn show(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-show.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShowRequest {
     /// Wire name "CALL_ID": string, required.
@@ -1185,8 +1251,14 @@ impl ::bitrix24_runtime::loose::Loose for ShowRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ShowRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShowRequest,
+    r#"{"type":"object","properties":{"CALL_ID":{"type":"string"},"USER_ID":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["CALL_ID"],"additionalProperties":true,"description":"Parameters of `telephony.externalCall.show`."}"#,
+    [ShowRequestUserId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ShowRequestUserId {
@@ -1214,6 +1286,13 @@ impl ::bitrix24_runtime::loose::Loose for ShowRequestUserId {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ShowRequestUserId);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShowRequestUserId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    []
+);
 
 /// The `result` of `telephony.externalCall.show`.
 pub type ShowResponse = bool;

@@ -26,7 +26,6 @@ pub async fn check(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-check.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckRequest {
     /// Wire name "IP": string, optional.
@@ -73,9 +72,15 @@ impl ::bitrix24_runtime::loose::Loose for CheckRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CheckRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckRequest,
+    r#"{"type":"object","properties":{"IP":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `timeman.networkrange.check`."}"#,
+    []
+);
+
 /// The `result` of `timeman.networkrange.check`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckResponse {
     /// Wire name "ip": string, optional.
@@ -112,6 +117,13 @@ impl ::bitrix24_runtime::loose::Loose for CheckResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CheckResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckResponse,
+    r#"{"type":"object","properties":{"ip":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"range":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.networkrange.check`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CheckRequest {
     const NAME: &'static str = "timeman.networkrange.check";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -140,7 +152,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -178,11 +189,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `timeman.networkrange.get`."}"#,
+    []
+);
+
 /// The `result` of `timeman.networkrange.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ip_range": string, optional.
@@ -209,6 +226,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ip_range":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.networkrange.get";
@@ -238,7 +262,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "ranges": one of several shapes, required.
@@ -283,8 +306,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"ranges":{"$dep":0}},"required":["ranges"],"additionalProperties":true,"description":"Parameters of `timeman.networkrange.set`."}"#,
+    [SetRequestRanges]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum SetRequestRanges {
@@ -321,8 +350,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestRanges {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestRanges);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestRanges,
+    r#"{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"string"}]}"#,
+    [SetRequestRangesArrayItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestRangesArrayItem {
     /// Wire name "ip_range": string, optional.
@@ -378,9 +413,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestRangesArrayItem {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestRangesArrayItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestRangesArrayItem,
+    r#"{"type":"object","properties":{"ip_range":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `timeman.networkrange.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "result": boolean, optional.
@@ -403,6 +444,13 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.networkrange.set`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "timeman.networkrange.set";

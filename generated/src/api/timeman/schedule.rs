@@ -22,7 +22,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/schedule/timeman-schedule-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, optional.
@@ -69,9 +68,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `timeman.schedule.get`."}"#,
+    []
+);
+
 /// The `result` of `timeman.schedule.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ALLOWED_DEVICES": object, optional.
@@ -214,8 +219,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ALLOWED_DEVICES":{"anyOf":[{"$dep":0},{"type":"null"}]},"CALENDAR":{"anyOf":[{"$dep":1},{"type":"null"}]},"CALENDAR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTROLLED_ACTIONS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_AT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_AT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_FOR_ALL_USERS":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REPORT_PERIOD":{"anyOf":[{"type":"string"},{"type":"null"}]},"REPORT_PERIOD_OPTIONS":{"anyOf":[{"$dep":2},{"type":"null"}]},"SCHEDULE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SCHEDULE_VIOLATION_RULES":{"anyOf":[{"$dep":3},{"type":"null"}]},"SHIFTS":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]},"UPDATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORKTIME_RESTRICTIONS":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.schedule.get`."}"#,
+    [GetResponseAllowedDevices, GetResponseCalendar, GetResponseReportPeriodOptions,
+    GetResponseScheduleViolationRules, GetResponseShiftsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAllowedDevices {
     /// Wire name "browser": boolean, optional.
@@ -239,8 +251,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAllowedDevices {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseAllowedDevices);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseAllowedDevices,
+    r#"{"type":"object","properties":{"browser":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseCalendar {
     /// Wire name "EXCLUSIONS": array of any JSON, optional.
@@ -288,8 +306,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCalendar {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseCalendar);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseCalendar,
+    r#"{"type":"object","properties":{"EXCLUSIONS":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_CALENDAR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SYSTEM_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReportPeriodOptions {
     /// Wire name "START_WEEK_DAY": integer, optional.
@@ -313,8 +337,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReportPeriodOptions {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReportPeriodOptions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseReportPeriodOptions,
+    r#"{"type":"object","properties":{"START_WEEK_DAY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseScheduleViolationRules {
     /// Wire name "ENTITY_CODE": string, optional.
@@ -457,8 +487,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseScheduleViolationRules {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseScheduleViolationRules);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseScheduleViolationRules,
+    r#"{"type":"object","properties":{"ENTITY_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_ALLOWED_TO_EDIT_WORK_TIME":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_EXACT_START":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_OFFSET_START":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_SHIFT_START_DELAY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_WORK_TIME_LACK_FOR_PERIOD":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_DAY_DURATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_EXACT_END":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_OFFSET_END":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MISSED_SHIFT_START":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PERIOD_TIME_LACK_AGENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RELATIVE_END_FROM":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RELATIVE_END_TO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RELATIVE_START_FROM":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RELATIVE_START_TO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SCHEDULE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USERS_TO_NOTIFY":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseScheduleViolationRulesUsersToNotify]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseScheduleViolationRulesUsersToNotify {
     /// Wire name "FIXED_EDIT_WORKTIME": array of string, optional.
@@ -509,8 +545,14 @@ for GetResponseScheduleViolationRulesUsersToNotify {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseScheduleViolationRulesUsersToNotify);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseScheduleViolationRulesUsersToNotify,
+    r#"{"type":"object","properties":{"FIXED_EDIT_WORKTIME":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FIXED_PERIODIC":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FIXED_PER_RECORD":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FIXED_START_END":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseShiftsItem {
     /// Wire name "BREAK_DURATION": integer, optional.
@@ -583,6 +625,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseShiftsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseShiftsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseShiftsItem,
+    r#"{"type":"object","properties":{"BREAK_DURATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SCHEDULE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORK_DAYS":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_TIME_END":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"WORK_TIME_START":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.schedule.get";

@@ -8,7 +8,6 @@
 /// The type `biconnector.field`, defined once for every spec that refers to it.
 #[cfg(feature = "biconnector")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Field {
     /// Wire name "isImmutable": boolean, optional.
@@ -72,10 +71,17 @@ impl ::bitrix24_runtime::loose::Loose for Field {
 #[cfg(feature = "biconnector")]
 ::bitrix24_runtime::loose_deserialize!(Field);
 
+#[cfg(feature = "biconnector")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Field,
+    r#"{"type":"object","properties":{"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `biconnector.field`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `biconnector.setting`, defined once for every spec that refers to it.
 #[cfg(feature = "biconnector")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Setting {
     /// Wire name "code": string, optional.
@@ -147,3 +153,11 @@ impl ::bitrix24_runtime::loose::Loose for Setting {
 
 #[cfg(feature = "biconnector")]
 ::bitrix24_runtime::loose_deserialize!(Setting);
+
+#[cfg(feature = "biconnector")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Setting,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `biconnector.setting`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -8,7 +8,6 @@
 /// The type `bizproc.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields {
     /// Wire name "AUTH_USER_ID": integer, optional.
@@ -183,8 +182,15 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 ::bitrix24_runtime::loose_deserialize!(Fields);
 
 #[cfg(feature = "bizproc")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields,
+    r#"{"type":"object","properties":{"AUTH_USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOCUMENT_TYPE":true,"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PLACEMENT_HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTIES":{"anyOf":[{"$dep":1},{"type":"null"}]},"RETURN_PROPERTIES":true,"USE_PLACEMENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"USE_SUBSCRIPTION":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `bizproc.fields`, defined once for every spec that refers to it."}"#,
+    [FieldsFilter, FieldsProperties]
+);
+
+#[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsFilter {
     /// Wire name "INCLUDE": array of array of string, optional.
@@ -237,6 +243,14 @@ impl ::bitrix24_runtime::loose::Loose for FieldsFilter {
 #[cfg(feature = "bizproc")]
 ::bitrix24_runtime::loose_deserialize!(FieldsFilter);
 
+#[cfg(feature = "bizproc")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsFilter,
+    r#"{"type":"object","properties":{"INCLUDE":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `bizproc.properties`, defined once in `types`.
 #[cfg(feature = "bizproc")]
 pub type FieldsProperties = super::super::types::bizproc::Properties;
@@ -244,7 +258,6 @@ pub type FieldsProperties = super::super::types::bizproc::Properties;
 /// The type `bizproc.properties`, defined once for every spec that refers to it.
 #[cfg(feature = "bizproc")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Properties {
     /// Wire name "Default": any JSON, optional.
@@ -367,3 +380,11 @@ impl ::bitrix24_runtime::loose::Loose for Properties {
 
 #[cfg(feature = "bizproc")]
 ::bitrix24_runtime::loose_deserialize!(Properties);
+
+#[cfg(feature = "bizproc")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Properties,
+    r#"{"type":"object","properties":{"Default":true,"Description":{"anyOf":[{"type":"string"},{"type":"null"}]},"Multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Name":{"anyOf":[{"type":"string"},{"type":"null"}]},"Options":true,"Required":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `bizproc.properties`, defined once for every spec that refers to it."}"#,
+    []
+);

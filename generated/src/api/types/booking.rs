@@ -12,7 +12,6 @@
 /// The type `booking.booking`, defined once for every spec that refers to it.
 #[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Booking {
     /// Wire name "datePeriod": object, optional.
@@ -63,8 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for Booking {
 ::bitrix24_runtime::loose_deserialize!(Booking);
 
 #[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Booking,
+    r#"{"type":"object","properties":{"datePeriod":{"anyOf":[{"$dep":0},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"resourceIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true,"description":"The type `booking.booking`, defined once for every spec that refers to it."}"#,
+    [BookingDatePeriod]
+);
+
+#[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BookingDatePeriod {
     /// Wire name "from": object, optional.
@@ -95,8 +101,15 @@ impl ::bitrix24_runtime::loose::Loose for BookingDatePeriod {
 ::bitrix24_runtime::loose_deserialize!(BookingDatePeriod);
 
 #[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BookingDatePeriod,
+    r#"{"type":"object","properties":{"from":{"anyOf":[{"$dep":0},{"type":"null"}]},"to":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [BookingDatePeriodFrom, BookingDatePeriodTo]
+);
+
+#[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BookingDatePeriodFrom {
     /// Wire name "timestamp": integer, optional.
@@ -131,8 +144,15 @@ impl ::bitrix24_runtime::loose::Loose for BookingDatePeriodFrom {
 ::bitrix24_runtime::loose_deserialize!(BookingDatePeriodFrom);
 
 #[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BookingDatePeriodFrom,
+    r#"{"type":"object","properties":{"timestamp":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BookingDatePeriodTo {
     /// Wire name "timestamp": integer, optional.
@@ -166,10 +186,17 @@ impl ::bitrix24_runtime::loose::Loose for BookingDatePeriodTo {
 #[cfg(feature = "booking")]
 ::bitrix24_runtime::loose_deserialize!(BookingDatePeriodTo);
 
+#[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BookingDatePeriodTo,
+    r#"{"type":"object","properties":{"timestamp":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `booking.external_data`, defined once for every spec that refers to it.
 #[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ExternalData {
     /// Wire name "entityTypeId": string, required.
@@ -238,10 +265,17 @@ impl ::bitrix24_runtime::loose::Loose for ExternalData {
 #[cfg(feature = "booking")]
 ::bitrix24_runtime::loose_deserialize!(ExternalData);
 
+#[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ExternalData,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"string"},"moduleId":{"type":"string"},"value":{"type":"string"}},"required":["entityTypeId","moduleId","value"],"additionalProperties":true,"description":"The type `booking.external_data`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `booking.external_data_2`, defined once for every spec that refers to it.
 #[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ExternalData2 {
     /// Wire name "entityTypeId": string, optional.
@@ -280,10 +314,17 @@ impl ::bitrix24_runtime::loose::Loose for ExternalData2 {
 #[cfg(feature = "booking")]
 ::bitrix24_runtime::loose_deserialize!(ExternalData2);
 
+#[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ExternalData2,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `booking.external_data_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `booking.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields {
     /// Wire name "datePeriod": object, required.
@@ -368,8 +409,15 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 ::bitrix24_runtime::loose_deserialize!(Fields);
 
 #[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields,
+    r#"{"type":"object","properties":{"datePeriod":{"$dep":0},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"resourceIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["datePeriod","resourceIds"],"additionalProperties":true,"description":"The type `booking.fields`, defined once for every spec that refers to it."}"#,
+    [FieldsDatePeriod]
+);
+
+#[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsDatePeriod {
     /// Wire name "from": object, required.
@@ -426,8 +474,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsDatePeriod {
 ::bitrix24_runtime::loose_deserialize!(FieldsDatePeriod);
 
 #[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsDatePeriod,
+    r#"{"type":"object","properties":{"from":{"$dep":0},"to":{"$dep":1}},"required":["from","to"],"additionalProperties":true}"#,
+    [FieldsDatePeriodFrom, FieldsDatePeriodTo]
+);
+
+#[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsDatePeriodFrom {
     /// Wire name "timestamp": integer, optional.
@@ -491,8 +546,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsDatePeriodFrom {
 ::bitrix24_runtime::loose_deserialize!(FieldsDatePeriodFrom);
 
 #[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsDatePeriodFrom,
+    r#"{"type":"object","properties":{"timestamp":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsDatePeriodTo {
     /// Wire name "timestamp": integer, optional.
@@ -555,10 +617,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldsDatePeriodTo {
 #[cfg(feature = "booking")]
 ::bitrix24_runtime::loose_deserialize!(FieldsDatePeriodTo);
 
+#[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsDatePeriodTo,
+    r#"{"type":"object","properties":{"timestamp":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `booking.resource`, defined once for every spec that refers to it.
 #[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Resource {
     /// Wire name "code": string, optional.
@@ -722,10 +791,17 @@ impl ::bitrix24_runtime::loose::Loose for Resource {
 #[cfg(feature = "booking")]
 ::bitrix24_runtime::loose_deserialize!(Resource);
 
+#[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Resource,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"confirmationCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationNotificationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationNotificationRepetitionsInterval":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedNotificationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"infoNotificationDelay":{"anyOf":[{"type":"string"},{"type":"null"}]},"isConfirmationNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDelayedNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"isFeedbackNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReminderNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"reminderNotificationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateTypeConfirmation":{"anyOf":[{"type":"string"},{"type":"null"}]},"templateTypeDelayed":{"anyOf":[{"type":"string"},{"type":"null"}]},"templateTypeFeedback":{"anyOf":[{"type":"string"},{"type":"null"}]},"templateTypeReminder":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `booking.resource`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `booking.resource_2`, defined once for every spec that refers to it.
 #[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Resource2 {
     /// Wire name "confirmationCounterDelay": integer, optional.
@@ -912,3 +988,11 @@ impl ::bitrix24_runtime::loose::Loose for Resource2 {
 
 #[cfg(feature = "booking")]
 ::bitrix24_runtime::loose_deserialize!(Resource2);
+
+#[cfg(feature = "booking")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Resource2,
+    r#"{"type":"object","properties":{"confirmationCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationNotificationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationNotificationRepetitionsInterval":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedNotificationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"infoNotificationDelay":{"anyOf":[{"type":"string"},{"type":"null"}]},"isConfirmationNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDelayedNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"isFeedbackNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"isInfoNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMain":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReminderNotificationOn":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"reminderNotificationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateTypeConfirmation":{"anyOf":[{"type":"string"},{"type":"null"}]},"templateTypeDelayed":{"anyOf":[{"type":"string"},{"type":"null"}]},"templateTypeFeedback":{"anyOf":[{"type":"string"},{"type":"null"}]},"templateTypeInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"templateTypeReminder":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `booking.resource_2`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -12,7 +12,6 @@
 /// The type `calendar.attendee_list`, defined once for every spec that refers to it.
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttendeeList {
     /// Wire name "entryId": string, optional.
@@ -51,10 +50,17 @@ impl ::bitrix24_runtime::loose::Loose for AttendeeList {
 #[cfg(feature = "calendar")]
 ::bitrix24_runtime::loose_deserialize!(AttendeeList);
 
+#[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttendeeList,
+    r#"{"type":"object","properties":{"entryId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `calendar.attendee_list`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `calendar.meeting`, defined once for every spec that refers to it.
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Meeting {
     /// Wire name "ALLOW_INVITE": boolean, optional.
@@ -130,10 +136,17 @@ impl ::bitrix24_runtime::loose::Loose for Meeting {
 #[cfg(feature = "calendar")]
 ::bitrix24_runtime::loose_deserialize!(Meeting);
 
+#[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Meeting,
+    r#"{"type":"object","properties":{"ALLOW_INVITE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"HIDE_GUESTS":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"HOST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANGUAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAIL_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"MEETING_CREATOR":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NOTIFY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REINVITE":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `calendar.meeting`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `calendar.meeting_2`, defined once for every spec that refers to it.
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Meeting2 {
     /// Wire name "allow_invite": boolean, optional.
@@ -216,10 +229,17 @@ impl ::bitrix24_runtime::loose::Loose for Meeting2 {
 #[cfg(feature = "calendar")]
 ::bitrix24_runtime::loose_deserialize!(Meeting2);
 
+#[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Meeting2,
+    r#"{"type":"object","properties":{"allow_invite":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"hide_guests":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"notify":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"reinvite":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `calendar.meeting_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `calendar.rrule`, defined once for every spec that refers to it.
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Rrule {
     /// Wire name "BYDAY": object, optional.
@@ -275,8 +295,15 @@ impl ::bitrix24_runtime::loose::Loose for Rrule {
 ::bitrix24_runtime::loose_deserialize!(Rrule);
 
 #[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Rrule,
+    r#"{"type":"object","properties":{"BYDAY":{"anyOf":[{"$dep":0},{"type":"null"}]},"FREQ":{"anyOf":[{"type":"string"},{"type":"null"}]},"INTERVAL":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UNTIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"UNTIL_TS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"~UNTIL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `calendar.rrule`, defined once for every spec that refers to it."}"#,
+    [RruleByday]
+);
+
+#[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RruleByday {
     /// Wire name "MO": string, optional.
@@ -306,10 +333,17 @@ impl ::bitrix24_runtime::loose::Loose for RruleByday {
 #[cfg(feature = "calendar")]
 ::bitrix24_runtime::loose_deserialize!(RruleByday);
 
+#[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RruleByday,
+    r#"{"type":"object","properties":{"MO":{"anyOf":[{"type":"string"},{"type":"null"}]},"WE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `calendar.rrule_2`, defined once for every spec that refers to it.
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Rrule2 {
     /// Wire name "BYDAY": array of string, optional.
@@ -405,12 +439,19 @@ impl ::bitrix24_runtime::loose::Loose for Rrule2 {
 ::bitrix24_runtime::loose_deserialize!(Rrule2);
 
 #[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Rrule2,
+    r#"{"type":"object","properties":{"BYDAY":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"COUNT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FREQ":{"anyOf":[{"$dep":0},{"type":"null"}]},"INTERVAL":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UNTIL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `calendar.rrule_2`, defined once for every spec that refers to it."}"#,
+    [Rrule2Freq]
+);
+
+#[cfg(feature = "calendar")]
 pub type Rrule2Freq = super::super::enums::DailyWeeklyMonthlyYearly;
 
 /// The type `calendar.shape`, defined once for every spec that refers to it.
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape {
     /// Wire name "ACCESSIBILITY": string, optional.
@@ -768,6 +809,15 @@ impl ::bitrix24_runtime::loose::Loose for Shape {
 #[cfg(feature = "calendar")]
 ::bitrix24_runtime::loose_deserialize!(Shape);
 
+#[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Shape,
+    r#"{"type":"object","properties":{"ACCESSIBILITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ATTENDEES_CODES":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"ATTENDEE_LIST":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"CAL_DAV_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CAL_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COLLAB_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM_FORMATTED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM_TS_UTC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO_FORMATTED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO_TS_UTC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DAV_EXCH_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DAV_XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DT_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DT_SKIP_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"G_EVENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMPORTANCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MEETING":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LOCATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"MEETING":{"anyOf":[{"$dep":1},{"type":"null"}]},"MEETING_HOST":{"anyOf":[{"type":"string"},{"type":"null"}]},"MEETING_STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRIVATE_EVENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECURRENCE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RELATIONS":{"anyOf":[{"$dep":2},{"type":"null"}]},"REMIND":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"RRULE":{"anyOf":[{"$dep":4},{"type":"null"}]},"SECTION_DAV_XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_CRM_CAL_EVENT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"UF_WEBDAV_CAL_EVENT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"attendeesEntityList":{"anyOf":[{"type":"array","items":{"$dep":5}},{"type":"null"}]},"~DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"~RRULE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"~USER_OFFSET_FROM":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"~USER_OFFSET_TO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `calendar.shape`, defined once for every spec that refers to it."}"#,
+    [ShapeAttendeeListItem, ShapeMeeting, ShapeRelations, ShapeRemindItem, ShapeRrule,
+    ShapeAttendeesEntityListItem]
+);
+
 /// The type `calendar.attendee_list`, defined once in `types`.
 #[cfg(feature = "calendar")]
 pub type ShapeAttendeeListItem = super::super::types::calendar::AttendeeList;
@@ -778,7 +828,6 @@ pub type ShapeMeeting = super::super::types::calendar::Meeting;
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShapeRelations {
     /// Wire name "COMMENT_XML_ID": string, optional.
@@ -813,8 +862,15 @@ impl ::bitrix24_runtime::loose::Loose for ShapeRelations {
 ::bitrix24_runtime::loose_deserialize!(ShapeRelations);
 
 #[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShapeRelations,
+    r#"{"type":"object","properties":{"COMMENT_XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINAL_RECURSION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShapeRemindItem {
     /// Wire name "count": integer, optional.
@@ -844,13 +900,20 @@ impl ::bitrix24_runtime::loose::Loose for ShapeRemindItem {
 #[cfg(feature = "calendar")]
 ::bitrix24_runtime::loose_deserialize!(ShapeRemindItem);
 
+#[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShapeRemindItem,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `calendar.rrule`, defined once in `types`.
 #[cfg(feature = "calendar")]
 pub type ShapeRrule = super::super::types::calendar::Rrule;
 
 #[cfg(feature = "calendar")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShapeAttendeesEntityListItem {
     /// Wire name "entityId": string, optional.
@@ -879,3 +942,11 @@ impl ::bitrix24_runtime::loose::Loose for ShapeAttendeesEntityListItem {
 
 #[cfg(feature = "calendar")]
 ::bitrix24_runtime::loose_deserialize!(ShapeAttendeesEntityListItem);
+
+#[cfg(feature = "calendar")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShapeAttendeesEntityListItem,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);

@@ -10,7 +10,6 @@
 /// The type `cashbox.login`, defined once for every spec that refers to it.
 #[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Login {
     /// Wire name "LABEL": string, optional.
@@ -83,10 +82,17 @@ impl ::bitrix24_runtime::loose::Loose for Login {
 #[cfg(feature = "cashbox")]
 ::bitrix24_runtime::loose_deserialize!(Login);
 
+#[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Login,
+    r#"{"type":"object","properties":{"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"REQUIRED":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `cashbox.login`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `cashbox.mode`, defined once for every spec that refers to it.
 #[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Mode {
     /// Wire name "LABEL": string, optional.
@@ -160,8 +166,15 @@ impl ::bitrix24_runtime::loose::Loose for Mode {
 ::bitrix24_runtime::loose_deserialize!(Mode);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Mode,
+    r#"{"type":"object","properties":{"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPTIONS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `cashbox.mode`, defined once for every spec that refers to it."}"#,
+    [ModeOptions]
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModeOptions {
     /// Wire name "ACTIVE": string, optional.
@@ -220,10 +233,17 @@ impl ::bitrix24_runtime::loose::Loose for ModeOptions {
 #[cfg(feature = "cashbox")]
 ::bitrix24_runtime::loose_deserialize!(ModeOptions);
 
+#[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModeOptions,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEST":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `cashbox.sale_cashbox`, defined once for every spec that refers to it.
 #[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashbox {
     /// Wire name "ACTIVE": string, optional.
@@ -320,6 +340,14 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashbox {
 ::bitrix24_runtime::loose_deserialize!(SaleCashbox);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashbox,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENABLED":{"anyOf":[{"$dep":1},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"KKM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NUMBER_KKM":{"anyOf":[{"type":"string"},{"type":"null"}]},"OFD":{"anyOf":[{"$dep":2},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_OFFLINE":{"anyOf":[{"$dep":3},{"type":"null"}]}},"additionalProperties":true,"description":"The type `cashbox.sale_cashbox`, defined once for every spec that refers to it."}"#,
+    [SaleCashboxActive, SaleCashboxEnabled, SaleCashboxOfd, SaleCashboxUseOffline]
+);
+
+#[cfg(feature = "cashbox")]
 pub type SaleCashboxActive = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "cashbox")]
@@ -334,7 +362,6 @@ pub type SaleCashboxUseOffline = ::bitrix24_runtime::YesNo;
 /// The type `cashbox.sale_cashbox_handler`, defined once for every spec that refers to it.
 #[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandler {
     /// Wire name "CODE": string, optional.
@@ -384,8 +411,15 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandler {
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandler);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandler,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `cashbox.sale_cashbox_handler`, defined once for every spec that refers to it."}"#,
+    [SaleCashboxHandlerSettings]
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettings {
     /// Wire name "CHECK_URL": string, optional.
@@ -431,8 +465,15 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettings {
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettings);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettings,
+    r#"{"type":"object","properties":{"CHECK_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIG":{"anyOf":[{"$dep":0},{"type":"null"}]},"PRINT_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"SUPPORTS_FFD105":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SaleCashboxHandlerSettingsConfig]
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettingsConfig {
     /// Wire name "AUTH": object, optional.
@@ -472,8 +513,16 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfig {
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfig);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettingsConfig,
+    r#"{"type":"object","properties":{"AUTH":{"anyOf":[{"$dep":0},{"type":"null"}]},"COMPANY":{"anyOf":[{"$dep":1},{"type":"null"}]},"INTERACTION":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SaleCashboxHandlerSettingsConfigAuth, SaleCashboxHandlerSettingsConfigCompany,
+    SaleCashboxHandlerSettingsConfigInteraction]
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettingsConfigAuth {
     /// Wire name "ITEMS": object, optional.
@@ -504,8 +553,15 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigAuth {
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigAuth);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettingsConfigAuth,
+    r#"{"type":"object","properties":{"ITEMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SaleCashboxHandlerSettingsConfigAuthItems]
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettingsConfigAuthItems {
     /// Wire name "LOGIN": object, optional.
@@ -539,6 +595,15 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigAuthIt
 #[cfg(feature = "cashbox")]
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigAuthItems);
 
+#[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettingsConfigAuthItems,
+    r#"{"type":"object","properties":{"LOGIN":{"anyOf":[{"$dep":0},{"type":"null"}]},"PASSWORD":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SaleCashboxHandlerSettingsConfigAuthItemsLogin,
+    SaleCashboxHandlerSettingsConfigAuthItemsPassword]
+);
+
 /// The type `cashbox.login`, defined once in `types`.
 #[cfg(feature = "cashbox")]
 pub type SaleCashboxHandlerSettingsConfigAuthItemsLogin = super::super::types::cashbox::Login;
@@ -549,7 +614,6 @@ pub type SaleCashboxHandlerSettingsConfigAuthItemsPassword = super::super::types
 
 #[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettingsConfigCompany {
     /// Wire name "ITEMS": object, optional.
@@ -580,8 +644,15 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigCompan
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigCompany);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettingsConfigCompany,
+    r#"{"type":"object","properties":{"ITEMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SaleCashboxHandlerSettingsConfigCompanyItems]
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettingsConfigCompanyItems {
     /// Wire name "INN": object, optional.
@@ -608,8 +679,15 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigCompan
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigCompanyItems);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettingsConfigCompanyItems,
+    r#"{"type":"object","properties":{"INN":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SaleCashboxHandlerSettingsConfigCompanyItemsInn]
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettingsConfigCompanyItemsInn {
     /// Wire name "DISABLED": string, optional.
@@ -666,8 +744,15 @@ for SaleCashboxHandlerSettingsConfigCompanyItemsInn {
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigCompanyItemsInn);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettingsConfigCompanyItemsInn,
+    r#"{"type":"object","properties":{"DISABLED":{"anyOf":[{"type":"string"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTILINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REQUIRED":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettingsConfigInteraction {
     /// Wire name "ITEMS": object, optional.
@@ -698,8 +783,15 @@ impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigIntera
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigInteraction);
 
 #[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettingsConfigInteraction,
+    r#"{"type":"object","properties":{"ITEMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SaleCashboxHandlerSettingsConfigInteractionItems]
+);
+
+#[cfg(feature = "cashbox")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleCashboxHandlerSettingsConfigInteractionItems {
     /// Wire name "MODE": object, optional.
@@ -725,6 +817,14 @@ for SaleCashboxHandlerSettingsConfigInteractionItems {
 
 #[cfg(feature = "cashbox")]
 ::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigInteractionItems);
+
+#[cfg(feature = "cashbox")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleCashboxHandlerSettingsConfigInteractionItems,
+    r#"{"type":"object","properties":{"MODE":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SaleCashboxHandlerSettingsConfigInteractionItemsMode]
+);
 
 /// The type `cashbox.mode`, defined once in `types`.
 #[cfg(feature = "cashbox")]

@@ -35,7 +35,6 @@
 /// The type `catalog.detail_picture`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DetailPicture {
     /// Wire name "id": string, optional.
@@ -74,10 +73,17 @@ impl ::bitrix24_runtime::loose::Loose for DetailPicture {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(DetailPicture);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DetailPicture,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.detail_picture`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.document`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Document {
     /// Wire name "commentary": string, optional.
@@ -207,10 +213,17 @@ impl ::bitrix24_runtime::loose::Loose for Document {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Document);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Document,
+    r#"{"type":"object","properties":{"commentary":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateDocument":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateModify":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"docNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"docType":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"total":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.document`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.element`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Element {
     /// Wire name "active": string, optional.
@@ -460,6 +473,14 @@ impl ::bitrix24_runtime::loose::Loose for Element {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Element);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Element,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"available":{"anyOf":[{"type":"string"},{"type":"null"}]},"bundle":{"anyOf":[{"type":"string"},{"type":"null"}]},"canBuyZero":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":0},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":1},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityReserved":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityTrace":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.element`, defined once for every spec that refers to it."}"#,
+    [ElementDetailPicture, ElementPreviewPicture]
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 #[cfg(feature = "catalog")]
 pub type ElementDetailPicture = super::super::types::catalog::DetailPicture;
@@ -471,7 +492,6 @@ pub type ElementPreviewPicture = super::super::types::catalog::DetailPicture;
 /// The type `catalog.field_descriptor`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptor {
     /// Wire name "filterLabel": string, optional.
@@ -583,10 +603,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptor {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptor);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptor,
+    r#"{"type":"object","properties":{"filterLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"formLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"listLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"upperName":{"anyOf":[{"type":"string"},{"type":"null"}]},"userType":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.field_descriptor`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields {
     /// Wire name "fieldName": string, required.
@@ -659,12 +686,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 ::bitrix24_runtime::loose_deserialize!(Fields);
 
 #[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields,
+    r#"{"type":"object","properties":{"fieldName":{"$dep":0},"fileId":{"type":"integer","format":"int64"},"productId":{"type":"integer","format":"int64"}},"required":["fieldName","fileId","productId"],"additionalProperties":true,"description":"The type `catalog.fields`, defined once for every spec that refers to it."}"#,
+    [FieldsFieldName]
+);
+
+#[cfg(feature = "catalog")]
 pub type FieldsFieldName = super::super::enums::DetailPicturePreviewPicturePropertyN;
 
 /// The type `catalog.fields_2`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields2 {
     /// Wire name "active": string, optional.
@@ -815,12 +849,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields2 {
 ::bitrix24_runtime::loose_deserialize!(Fields2);
 
 #[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields2,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionType":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId","name"],"additionalProperties":true,"description":"The type `catalog.fields_2`, defined once for every spec that refers to it."}"#,
+    [Fields2Active]
+);
+
+#[cfg(feature = "catalog")]
 pub type Fields2Active = ::bitrix24_runtime::YesNo;
 
 /// The type `catalog.fields_3`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields3 {
     /// Wire name "active": string, optional.
@@ -902,12 +943,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields3 {
 ::bitrix24_runtime::loose_deserialize!(Fields3);
 
 #[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields3,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"type":"string"},"rate":{"type":"number","format":"double"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["name","rate"],"additionalProperties":true,"description":"The type `catalog.fields_3`, defined once for every spec that refers to it."}"#,
+    [Fields3Active]
+);
+
+#[cfg(feature = "catalog")]
 pub type Fields3Active = ::bitrix24_runtime::YesNo;
 
 /// The type `catalog.fields_4`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields4 {
     /// Wire name "base": string, optional.
@@ -994,12 +1042,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields4 {
 ::bitrix24_runtime::loose_deserialize!(Fields4);
 
 #[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields4,
+    r#"{"type":"object","properties":{"base":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["name"],"additionalProperties":true,"description":"The type `catalog.fields_4`, defined once for every spec that refers to it."}"#,
+    [Fields4Base]
+);
+
+#[cfg(feature = "catalog")]
 pub type Fields4Base = ::bitrix24_runtime::YesNo;
 
 /// The type `catalog.fields_5`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields5 {
     /// Wire name "catalogGroupId": integer, required.
@@ -1080,12 +1135,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields5 {
 ::bitrix24_runtime::loose_deserialize!(Fields5);
 
 #[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields5,
+    r#"{"type":"object","properties":{"catalogGroupId":{"type":"integer","format":"int64"},"price":{"type":"number","format":"double"},"roundPrecision":{"type":"number","format":"double"},"roundType":{"$dep":0}},"required":["catalogGroupId","price","roundPrecision","roundType"],"additionalProperties":true,"description":"The type `catalog.fields_5`, defined once for every spec that refers to it."}"#,
+    [Fields5RoundType]
+);
+
+#[cfg(feature = "catalog")]
 pub type Fields5RoundType = super::super::enums::IntV1V2V4;
 
 /// The type `catalog.fields_6`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields6 {
     /// Wire name "def": string, optional.
@@ -1179,12 +1241,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields6 {
 ::bitrix24_runtime::loose_deserialize!(Fields6);
 
 #[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields6,
+    r#"{"type":"object","properties":{"def":{"anyOf":[{"$dep":0},{"type":"null"}]},"propertyId":{"type":"integer","format":"int64"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"type":"string"},"xmlId":{"type":"string"}},"required":["propertyId","value","xmlId"],"additionalProperties":true,"description":"The type `catalog.fields_6`, defined once for every spec that refers to it."}"#,
+    [Fields6Def]
+);
+
+#[cfg(feature = "catalog")]
 pub type Fields6Def = ::bitrix24_runtime::YesNo;
 
 /// The type `catalog.fields_7`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields7 {
     /// Wire name "featureId": string, required.
@@ -1265,12 +1334,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields7 {
 ::bitrix24_runtime::loose_deserialize!(Fields7);
 
 #[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields7,
+    r#"{"type":"object","properties":{"featureId":{"type":"string"},"isEnabled":{"$dep":0},"moduleId":{"type":"string"},"propertyId":{"type":"integer","format":"int64"}},"required":["featureId","isEnabled","moduleId","propertyId"],"additionalProperties":true,"description":"The type `catalog.fields_7`, defined once for every spec that refers to it."}"#,
+    [Fields7IsEnabled]
+);
+
+#[cfg(feature = "catalog")]
 pub type Fields7IsEnabled = ::bitrix24_runtime::YesNo;
 
 /// The type `catalog.id`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Id {
     /// Wire name "isDynamic": boolean, optional.
@@ -1340,10 +1416,17 @@ impl ::bitrix24_runtime::loose::Loose for Id {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Id);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Id,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.id`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.measure`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Measure {
     /// Wire name "code": integer, optional.
@@ -1413,10 +1496,17 @@ impl ::bitrix24_runtime::loose::Loose for Measure {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Measure);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Measure,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isDefault":{"anyOf":[{"type":"string"},{"type":"null"}]},"measureTitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"symbol":{"anyOf":[{"type":"string"},{"type":"null"}]},"symbolIntl":{"anyOf":[{"type":"string"},{"type":"null"}]},"symbolLetterIntl":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.measure`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.offer`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Offer {
     /// Wire name "active": string, optional.
@@ -1672,13 +1762,20 @@ impl ::bitrix24_runtime::loose::Loose for Offer {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Offer);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Offer,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"available":{"anyOf":[{"type":"string"},{"type":"null"}]},"bundle":{"anyOf":[{"type":"string"},{"type":"null"}]},"canBuyZero":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":0},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"$dep":1},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":2},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityReserved":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityTrace":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.offer`, defined once for every spec that refers to it."}"#,
+    [OfferDetailPicture, OfferParentId, OfferPreviewPicture]
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 #[cfg(feature = "catalog")]
 pub type OfferDetailPicture = super::super::types::catalog::DetailPicture;
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OfferParentId {
     /// Wire name "value": string, optional.
@@ -1712,6 +1809,14 @@ impl ::bitrix24_runtime::loose::Loose for OfferParentId {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(OfferParentId);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    OfferParentId,
+    r#"{"type":"object","properties":{"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"valueId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 #[cfg(feature = "catalog")]
 pub type OfferPreviewPicture = super::super::types::catalog::DetailPicture;
@@ -1719,7 +1824,6 @@ pub type OfferPreviewPicture = super::super::types::catalog::DetailPicture;
 /// The type `catalog.price`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Price {
     /// Wire name "catalogGroupId": integer, optional.
@@ -1801,10 +1905,17 @@ impl ::bitrix24_runtime::loose::Loose for Price {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Price);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Price,
+    r#"{"type":"object","properties":{"catalogGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"extraId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityFrom":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantityTo":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.price`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.price_type`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PriceType {
     /// Wire name "base": string, optional.
@@ -1886,10 +1997,17 @@ impl ::bitrix24_runtime::loose::Loose for PriceType {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(PriceType);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PriceType,
+    r#"{"type":"object","properties":{"base":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.price_type`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.price_type_group`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PriceTypeGroup {
     /// Wire name "access": string, optional.
@@ -1933,10 +2051,17 @@ impl ::bitrix24_runtime::loose::Loose for PriceTypeGroup {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(PriceTypeGroup);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PriceTypeGroup,
+    r#"{"type":"object","properties":{"access":{"anyOf":[{"type":"string"},{"type":"null"}]},"catalogGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.price_type_group`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.price_type_lang`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PriceTypeLang {
     /// Wire name "catalogGroupId": integer, optional.
@@ -1980,10 +2105,17 @@ impl ::bitrix24_runtime::loose::Loose for PriceTypeLang {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(PriceTypeLang);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PriceTypeLang,
+    r#"{"type":"object","properties":{"catalogGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lang":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.price_type_lang`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.product_image`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProductImage {
     /// Wire name "createTime": string, optional.
@@ -2053,10 +2185,17 @@ impl ::bitrix24_runtime::loose::Loose for ProductImage {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(ProductImage);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProductImage,
+    r#"{"type":"object","properties":{"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.product_image`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.product_property_enum`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProductPropertyEnum {
     /// Wire name "def": string, optional.
@@ -2110,10 +2249,17 @@ impl ::bitrix24_runtime::loose::Loose for ProductPropertyEnum {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(ProductPropertyEnum);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProductPropertyEnum,
+    r#"{"type":"object","properties":{"def":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"propertyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.product_property_enum`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.product_property_feature`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProductPropertyFeature {
     /// Wire name "featureId": string, optional.
@@ -2163,10 +2309,17 @@ impl ::bitrix24_runtime::loose::Loose for ProductPropertyFeature {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(ProductPropertyFeature);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProductPropertyFeature,
+    r#"{"type":"object","properties":{"featureId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.product_property_feature`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.product_property_section`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProductPropertySection {
     /// Wire name "displayExpanded": string, optional.
@@ -2224,10 +2377,17 @@ impl ::bitrix24_runtime::loose::Loose for ProductPropertySection {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(ProductPropertySection);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProductPropertySection,
+    r#"{"type":"object","properties":{"displayExpanded":{"anyOf":[{"type":"string"},{"type":"null"}]},"displayType":{"anyOf":[{"type":"string"},{"type":"null"}]},"filterHint":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"smartFilter":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.product_property_section`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.rounding_rule`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RoundingRule {
     /// Wire name "catalogGroupId": integer, optional.
@@ -2309,10 +2469,17 @@ impl ::bitrix24_runtime::loose::Loose for RoundingRule {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(RoundingRule);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RoundingRule,
+    r#"{"type":"object","properties":{"catalogGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateModify":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"roundPrecision":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"roundType":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.rounding_rule`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.section`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Section {
     /// Wire name "active": string, optional.
@@ -2400,10 +2567,17 @@ impl ::bitrix24_runtime::loose::Loose for Section {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Section);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Section,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionType":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.section`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.service`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Service {
     /// Wire name "active": string, optional.
@@ -2581,6 +2755,14 @@ impl ::bitrix24_runtime::loose::Loose for Service {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Service);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Service,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"available":{"anyOf":[{"type":"string"},{"type":"null"}]},"bundle":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":0},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":1},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.service`, defined once for every spec that refers to it."}"#,
+    [ServiceDetailPicture, ServicePreviewPicture]
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 #[cfg(feature = "catalog")]
 pub type ServiceDetailPicture = super::super::types::catalog::DetailPicture;
@@ -2592,7 +2774,6 @@ pub type ServicePreviewPicture = super::super::types::catalog::DetailPicture;
 /// The type `catalog.sku`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Sku {
     /// Wire name "active": string, optional.
@@ -2830,6 +3011,14 @@ impl ::bitrix24_runtime::loose::Loose for Sku {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Sku);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Sku,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"available":{"anyOf":[{"type":"string"},{"type":"null"}]},"bundle":{"anyOf":[{"type":"string"},{"type":"null"}]},"canBuyZero":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":0},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":1},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.sku`, defined once for every spec that refers to it."}"#,
+    [SkuDetailPicture, SkuPreviewPicture]
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 #[cfg(feature = "catalog")]
 pub type SkuDetailPicture = super::super::types::catalog::DetailPicture;
@@ -2841,7 +3030,6 @@ pub type SkuPreviewPicture = super::super::types::catalog::DetailPicture;
 /// The type `catalog.store`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Store {
     /// Wire name "active": string, optional.
@@ -2984,8 +3172,15 @@ impl ::bitrix24_runtime::loose::Loose for Store {
 ::bitrix24_runtime::loose_deserialize!(Store);
 
 #[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Store,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"address":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateModify":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"gpsN":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"gpsS":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imageId":{"anyOf":[{"$dep":0},{"type":"null"}]},"issuingCenter":{"anyOf":[{"type":"string"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"phone":{"anyOf":[{"type":"string"},{"type":"null"}]},"schedule":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.store`, defined once for every spec that refers to it."}"#,
+    [StoreImageId]
+);
+
+#[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StoreImageId {
     /// Wire name "id": integer, optional.
@@ -3015,10 +3210,17 @@ impl ::bitrix24_runtime::loose::Loose for StoreImageId {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(StoreImageId);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StoreImageId,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `catalog.user_type_settings`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UserTypeSettings {
     /// Wire name "group": string, optional.
@@ -3067,10 +3269,17 @@ impl ::bitrix24_runtime::loose::Loose for UserTypeSettings {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(UserTypeSettings);
 
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserTypeSettings,
+    r#"{"type":"object","properties":{"group":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"tableName":{"anyOf":[{"type":"string"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.user_type_settings`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `catalog.vat`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Vat {
     /// Wire name "active": string, optional.
@@ -3124,3 +3333,11 @@ impl ::bitrix24_runtime::loose::Loose for Vat {
 
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::loose_deserialize!(Vat);
+
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Vat,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"rate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.vat`, defined once for every spec that refers to it."}"#,
+    []
+);

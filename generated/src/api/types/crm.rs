@@ -83,7 +83,6 @@
 /// The type `crm.automated_solution`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AutomatedSolution {
     /// Wire name "id": integer, optional.
@@ -122,10 +121,17 @@ impl ::bitrix24_runtime::loose::Loose for AutomatedSolution {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(AutomatedSolution);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AutomatedSolution,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.automated_solution`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.badge`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Badge {
     /// Wire name "code": string, optional.
@@ -169,10 +175,17 @@ impl ::bitrix24_runtime::loose::Loose for Badge {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Badge);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Badge,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.badge`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.blocks`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Blocks {
     /// Wire name "block_1": object, optional.
@@ -256,8 +269,15 @@ impl ::bitrix24_runtime::loose::Loose for Blocks {
 ::bitrix24_runtime::loose_deserialize!(Blocks);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Blocks,
+    r#"{"type":"object","properties":{"block_1":{"anyOf":[{"$dep":0},{"type":"null"}]},"block_2":{"anyOf":[{"$dep":1},{"type":"null"}]},"block_3":{"anyOf":[{"$dep":2},{"type":"null"}]},"block_4":{"anyOf":[{"$dep":3},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.blocks`, defined once for every spec that refers to it."}"#,
+    [BlocksBlock1, BlocksBlock2, BlocksBlock3, BlocksBlock4]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BlocksBlock1 {
     /// Wire name "properties": object, optional.
@@ -320,13 +340,20 @@ impl ::bitrix24_runtime::loose::Loose for BlocksBlock1 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(BlocksBlock1);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BlocksBlock1,
+    r#"{"type":"object","properties":{"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [BlocksBlock1Properties]
+);
+
 /// The type `crm.properties_2`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type BlocksBlock1Properties = super::super::types::crm::Properties2;
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BlocksBlock2 {
     /// Wire name "properties": object, optional.
@@ -390,8 +417,15 @@ impl ::bitrix24_runtime::loose::Loose for BlocksBlock2 {
 ::bitrix24_runtime::loose_deserialize!(BlocksBlock2);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BlocksBlock2,
+    r#"{"type":"object","properties":{"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [BlocksBlock2Properties]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BlocksBlock2Properties {
     /// Wire name "value": string, optional.
@@ -442,8 +476,15 @@ impl ::bitrix24_runtime::loose::Loose for BlocksBlock2Properties {
 ::bitrix24_runtime::loose_deserialize!(BlocksBlock2Properties);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BlocksBlock2Properties,
+    r#"{"type":"object","properties":{"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BlocksBlock3 {
     /// Wire name "properties": object, optional.
@@ -506,13 +547,20 @@ impl ::bitrix24_runtime::loose::Loose for BlocksBlock3 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(BlocksBlock3);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BlocksBlock3,
+    r#"{"type":"object","properties":{"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [BlocksBlock3Properties]
+);
+
 /// The type `crm.properties`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type BlocksBlock3Properties = super::super::types::crm::Properties;
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BlocksBlock4 {
     /// Wire name "properties": object, optional.
@@ -576,8 +624,15 @@ impl ::bitrix24_runtime::loose::Loose for BlocksBlock4 {
 ::bitrix24_runtime::loose_deserialize!(BlocksBlock4);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BlocksBlock4,
+    r#"{"type":"object","properties":{"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [BlocksBlock4Properties]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BlocksBlock4Properties {
     /// Wire name "block": object, optional.
@@ -637,8 +692,15 @@ impl ::bitrix24_runtime::loose::Loose for BlocksBlock4Properties {
 ::bitrix24_runtime::loose_deserialize!(BlocksBlock4Properties);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BlocksBlock4Properties,
+    r#"{"type":"object","properties":{"block":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [BlocksBlock4PropertiesBlock]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BlocksBlock4PropertiesBlock {
     /// Wire name "properties": object, optional.
@@ -705,8 +767,15 @@ impl ::bitrix24_runtime::loose::Loose for BlocksBlock4PropertiesBlock {
 ::bitrix24_runtime::loose_deserialize!(BlocksBlock4PropertiesBlock);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BlocksBlock4PropertiesBlock,
+    r#"{"type":"object","properties":{"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [BlocksBlock4PropertiesBlockProperties]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BlocksBlock4PropertiesBlockProperties {
     /// Wire name "value": string, optional.
@@ -756,10 +825,17 @@ impl ::bitrix24_runtime::loose::Loose for BlocksBlock4PropertiesBlockProperties 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(BlocksBlock4PropertiesBlockProperties);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BlocksBlock4PropertiesBlockProperties,
+    r#"{"type":"object","properties":{"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.categorie`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Categorie {
     /// Wire name "entityTypeId": integer, optional.
@@ -829,10 +905,17 @@ impl ::bitrix24_runtime::loose::Loose for Categorie {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Categorie);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Categorie,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isDefault":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"originId":{"anyOf":[{"type":"string"},{"type":"null"}]},"originatorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.categorie`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.category`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Category {
     /// Wire name "entityTypeId": integer, optional.
@@ -881,10 +964,17 @@ impl ::bitrix24_runtime::loose::Loose for Category {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Category);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Category,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isDefault":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.category`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.child`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Child {
     /// Wire name "entityTypeId": integer, optional.
@@ -924,10 +1014,17 @@ impl ::bitrix24_runtime::loose::Loose for Child {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Child);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Child,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isChildrenListEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPredefined":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.child`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.company_contact_binding`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompanyContactBinding {
     /// Wire name "CONTACT_ID": integer, optional.
@@ -974,12 +1071,19 @@ impl ::bitrix24_runtime::loose::Loose for CompanyContactBinding {
 ::bitrix24_runtime::loose_deserialize!(CompanyContactBinding);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompanyContactBinding,
+    r#"{"type":"object","properties":{"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_PRIMARY":{"anyOf":[{"$dep":0},{"type":"null"}]},"ROLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.company_contact_binding`, defined once for every spec that refers to it."}"#,
+    [CompanyContactBindingIsPrimary]
+);
+
+#[cfg(feature = "crm")]
 pub type CompanyContactBindingIsPrimary = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.contact`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Contact {
     /// Wire name "ADDRESS": string, optional.
@@ -1297,6 +1401,15 @@ impl ::bitrix24_runtime::loose::Loose for Contact {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Contact);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Contact,
+    r#"{"type":"object","properties":{"ADDRESS":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_LOC_ADDR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ADDRESS_POSTAL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_PROVINCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_REGION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BIRTHDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"EXPORT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"FACE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"HAS_EMAIL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"HAS_IMOL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"HAS_PHONE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"HONORIFIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IM":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"LAST_ACTIVITY_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAST_ACTIVITY_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"MODIFY_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"PHOTO":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"POST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"$dep":4},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WEB":{"anyOf":[{"type":"array","items":{"$dep":5}},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.contact`, defined once for every spec that refers to it."}"#,
+    [ContactEmailItem, ContactImItem, ContactLinkItem, ContactPhoneItem,
+    ContactUtmMedium, ContactWebItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type ContactEmailItem = super::super::types::crm::Multifield;
@@ -1323,7 +1436,6 @@ pub type ContactWebItem = super::super::types::crm::Multifield;
 /// The type `crm.contact_company_binding`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ContactCompanyBinding {
     /// Wire name "COMPANY_ID": integer, optional.
@@ -1367,10 +1479,17 @@ impl ::bitrix24_runtime::loose::Loose for ContactCompanyBinding {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(ContactCompanyBinding);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ContactCompanyBinding,
+    r#"{"type":"object","properties":{"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_PRIMARY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ROLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.contact_company_binding`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.data`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Data {
     /// Wire name "actualDate": string (`date`), optional.
@@ -2080,10 +2199,17 @@ impl ::bitrix24_runtime::loose::Loose for Data {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Data,
+    r#"{"type":"object","properties":{"actualDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"additionalInfo":{"anyOf":[{"type":"string"},{"type":"null"}]},"assignedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"bankingDetails":{"anyOf":[{"type":"string"},{"type":"null"}]},"begindate":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"categoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"closedate":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"companyIds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"companyTitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"contactId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"contactIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"currencyId":{"anyOf":[{"type":"string"},{"type":"null"}]},"dealId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"employees":{"anyOf":[{"type":"string"},{"type":"null"}]},"export":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"honorific":{"anyOf":[{"type":"string"},{"type":"null"}]},"industry":{"anyOf":[{"type":"string"},{"type":"null"}]},"isManualOpportunity":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMyCompany":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReccurring":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRecurring":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"leadId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"locationId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"logo":true,"mycompanyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"observers":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"opened":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"opportunity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"originId":{"anyOf":[{"type":"string"},{"type":"null"}]},"originVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"originatorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"photo":true,"post":{"anyOf":[{"type":"string"},{"type":"null"}]},"probability":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quoteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"revenue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"secondName":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"sourceId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"storageElementIds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storageTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxValue":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"terms":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmCampaign":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmContent":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmMedium":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmSource":{"anyOf":[{"type":"string"},{"type":"null"}]},"utmTerm":{"anyOf":[{"type":"string"},{"type":"null"}]},"webformId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.data`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.data_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Data2 {
     /// Wire name "elements": array of object, optional.
@@ -2165,6 +2291,14 @@ impl ::bitrix24_runtime::loose::Loose for Data2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data2);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Data2,
+    r#"{"type":"object","properties":{"elements":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"type":"string"},"title":{"type":"string"},"type":{"type":"string"}},"required":["name","title","type"],"additionalProperties":true,"description":"The type `crm.data_2`, defined once for every spec that refers to it."}"#,
+    [Data2ElementsItem]
+);
+
 /// The type `crm.element`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type Data2ElementsItem = super::super::types::crm::Element;
@@ -2172,7 +2306,6 @@ pub type Data2ElementsItem = super::super::types::crm::Element;
 /// The type `crm.data_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Data3 {
     /// Wire name "elements": array of object, optional.
@@ -2254,6 +2387,14 @@ impl ::bitrix24_runtime::loose::Loose for Data3 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data3);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Data3,
+    r#"{"type":"object","properties":{"elements":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"type":"string"},"title":{"type":"string"},"type":{"type":"string"}},"required":["name","title","type"],"additionalProperties":true,"description":"The type `crm.data_3`, defined once for every spec that refers to it."}"#,
+    [Data3ElementsItem]
+);
+
 /// The type `crm.element_2`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type Data3ElementsItem = super::super::types::crm::Element2;
@@ -2261,7 +2402,6 @@ pub type Data3ElementsItem = super::super::types::crm::Element2;
 /// The type `crm.deal`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Deal {
     /// Wire name "ADDITIONAL_INFO": string, optional.
@@ -2570,6 +2710,15 @@ impl ::bitrix24_runtime::loose::Loose for Deal {
 ::bitrix24_runtime::loose_deserialize!(Deal);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Deal,
+    r#"{"type":"object","properties":{"ADDITIONAL_INFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BEGINDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CATEGORY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLOSED":{"anyOf":[{"$dep":0},{"type":"null"}]},"CLOSEDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_MANUAL_OPPORTUNITY":{"anyOf":[{"$dep":1},{"type":"null"}]},"IS_NEW":{"anyOf":[{"$dep":2},{"type":"null"}]},"IS_RECURRING":{"anyOf":[{"$dep":3},{"type":"null"}]},"IS_REPEATED_APPROACH":{"anyOf":[{"$dep":4},{"type":"null"}]},"IS_RETURN_CUSTOMER":{"anyOf":[{"$dep":5},{"type":"null"}]},"LAST_ACTIVITY_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAST_ACTIVITY_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LOCATION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFY_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MOVED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MOVED_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"$dep":6},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROBABILITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUOTE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SOURCE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STAGE_SEMANTIC_ID":{"anyOf":[{"$dep":7},{"type":"null"}]},"TAX_VALUE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.deal`, defined once for every spec that refers to it."}"#,
+    [DealClosed, DealIsManualOpportunity, DealIsNew, DealIsRecurring,
+    DealIsRepeatedApproach, DealIsReturnCustomer, DealOpened, DealStageSemanticId]
+);
+
+#[cfg(feature = "crm")]
 pub type DealClosed = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "crm")]
@@ -2596,7 +2745,6 @@ pub type DealStageSemanticId = super::super::enums::PSF;
 /// The type `crm.deal_contact_binding`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DealContactBinding {
     /// Wire name "CONTACT_ID": integer, optional.
@@ -2643,12 +2791,19 @@ impl ::bitrix24_runtime::loose::Loose for DealContactBinding {
 ::bitrix24_runtime::loose_deserialize!(DealContactBinding);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DealContactBinding,
+    r#"{"type":"object","properties":{"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_PRIMARY":{"anyOf":[{"$dep":0},{"type":"null"}]},"ROLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.deal_contact_binding`, defined once for every spec that refers to it."}"#,
+    [DealContactBindingIsPrimary]
+);
+
+#[cfg(feature = "crm")]
 pub type DealContactBindingIsPrimary = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.diskfile`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Diskfile {
     /// Wire name "BYTES": integer, optional.
@@ -2797,10 +2952,17 @@ impl ::bitrix24_runtime::loose::Loose for Diskfile {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Diskfile);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Diskfile,
+    r#"{"type":"object","properties":{"BYTES":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CAN_READ":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.diskfile`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.document`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Document {
     /// Wire name "changeQrCodeDisabledReason": string, optional.
@@ -3005,6 +3167,14 @@ impl ::bitrix24_runtime::loose::Loose for Document {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Document);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Document,
+    r#"{"type":"object","properties":{"changeQrCodeDisabledReason":{"anyOf":[{"type":"string"},{"type":"null"}]},"changeQrCodeEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeStampsDisabledReason":{"anyOf":[{"type":"string"},{"type":"null"}]},"changeStampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailDiskFile":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imageUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"isTransformationError":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"number":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"products":{"anyOf":[{"$dep":0},{"type":"null"}]},"publicUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pullTag":{"anyOf":[{"type":"string"},{"type":"null"}]},"qrCodeEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationErrorCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationErrorMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"values":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.document`, defined once for every spec that refers to it."}"#,
+    [DocumentProducts, DocumentValues]
+);
+
 /// The type `crm.products`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type DocumentProducts = super::super::types::crm::Products;
@@ -3016,7 +3186,6 @@ pub type DocumentValues = super::super::types::crm::Values2;
 /// The type `crm.edit_form_label`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditFormLabel {
     /// Wire name "ar": string, optional.
@@ -3170,10 +3339,17 @@ impl ::bitrix24_runtime::loose::Loose for EditFormLabel {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(EditFormLabel);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EditFormLabel,
+    r#"{"type":"object","properties":{"ar":{"anyOf":[{"type":"string"},{"type":"null"}]},"br":{"anyOf":[{"type":"string"},{"type":"null"}]},"de":{"anyOf":[{"type":"string"},{"type":"null"}]},"en":{"anyOf":[{"type":"string"},{"type":"null"}]},"fr":{"anyOf":[{"type":"string"},{"type":"null"}]},"hi":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"in":{"anyOf":[{"type":"string"},{"type":"null"}]},"it":{"anyOf":[{"type":"string"},{"type":"null"}]},"ja":{"anyOf":[{"type":"string"},{"type":"null"}]},"kz":{"anyOf":[{"type":"string"},{"type":"null"}]},"la":{"anyOf":[{"type":"string"},{"type":"null"}]},"ms":{"anyOf":[{"type":"string"},{"type":"null"}]},"pl":{"anyOf":[{"type":"string"},{"type":"null"}]},"ru":{"anyOf":[{"type":"string"},{"type":"null"}]},"sc":{"anyOf":[{"type":"string"},{"type":"null"}]},"tc":{"anyOf":[{"type":"string"},{"type":"null"}]},"th":{"anyOf":[{"type":"string"},{"type":"null"}]},"tr":{"anyOf":[{"type":"string"},{"type":"null"}]},"ua":{"anyOf":[{"type":"string"},{"type":"null"}]},"vn":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.edit_form_label`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.element`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Element {
     /// Wire name "name": string, required.
@@ -3249,6 +3425,14 @@ impl ::bitrix24_runtime::loose::Loose for Element {
 ::bitrix24_runtime::loose_deserialize!(Element);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Element,
+    r#"{"type":"object","properties":{"name":{"type":"string"},"optionFlags":{"anyOf":[{"$dep":0},{"type":"null"}]},"options":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["name"],"additionalProperties":true,"description":"The type `crm.element`, defined once for every spec that refers to it."}"#,
+    [ElementOptionFlags, ElementOptions]
+);
+
+#[cfg(feature = "crm")]
 pub type ElementOptionFlags = super::super::enums::IntV1V0;
 
 /// The type `crm.options`, defined once in `types`.
@@ -3258,7 +3442,6 @@ pub type ElementOptions = super::super::types::crm::Options;
 /// The type `crm.element_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Element2 {
     /// Wire name "name": string, required.
@@ -3334,12 +3517,19 @@ impl ::bitrix24_runtime::loose::Loose for Element2 {
 ::bitrix24_runtime::loose_deserialize!(Element2);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Element2,
+    r#"{"type":"object","properties":{"name":{"type":"string"},"optionFlags":{"anyOf":[{"$dep":0},{"type":"null"}]},"options":true},"required":["name"],"additionalProperties":true,"description":"The type `crm.element_2`, defined once for every spec that refers to it."}"#,
+    [Element2OptionFlags]
+);
+
+#[cfg(feature = "crm")]
 pub type Element2OptionFlags = super::super::enums::IntV1V0;
 
 /// The type `crm.field_descriptor`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptor {
     /// Wire name "definition": object, optional.
@@ -3464,8 +3654,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptor {
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptor);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptor,
+    r#"{"type":"object","properties":{"definition":{"anyOf":[{"$dep":0},{"type":"null"}]},"filterLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"formLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDeprecated":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"listLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":1},{"type":"null"}]},"size":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusType":{"anyOf":[{"$dep":2},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"upperName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.field_descriptor`, defined once for every spec that refers to it."}"#,
+    [FieldDescriptorDefinition, FieldDescriptorSettings, FieldDescriptorStatusType]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinition {
     /// Wire name "MODE": object, optional.
@@ -3558,8 +3755,21 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinition {
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinition);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinition,
+    r#"{"type":"object","properties":{"MODE":{"anyOf":[{"$dep":0},{"type":"null"}]},"MULTIPLE_INTERVAL":{"anyOf":[{"$dep":1},{"type":"null"}]},"MULTIPLE_TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]},"OFFSET_BEGINDATE_TYPE":{"anyOf":[{"$dep":3},{"type":"null"}]},"OFFSET_BEGINDATE_VALUE":{"anyOf":[{"$dep":4},{"type":"null"}]},"OFFSET_CLOSEDATE_TYPE":{"anyOf":[{"$dep":5},{"type":"null"}]},"OFFSET_CLOSEDATE_VALUE":{"anyOf":[{"$dep":6},{"type":"null"}]},"SINGLE_BEFORE_START_DATE_TYPE":{"anyOf":[{"$dep":7},{"type":"null"}]},"SINGLE_BEFORE_START_DATE_VALUE":{"anyOf":[{"$dep":8},{"type":"null"}]}},"additionalProperties":true}"#,
+    [FieldDescriptorDefinitionMode, FieldDescriptorDefinitionMultipleInterval,
+    FieldDescriptorDefinitionMultipleType, FieldDescriptorDefinitionOffsetBegindateType,
+    FieldDescriptorDefinitionOffsetBegindateValue,
+    FieldDescriptorDefinitionOffsetClosedateType,
+    FieldDescriptorDefinitionOffsetClosedateValue,
+    FieldDescriptorDefinitionSingleBeforeStartDateType,
+    FieldDescriptorDefinitionSingleBeforeStartDateValue]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionMode {
     /// Wire name "isDynamic": boolean, optional.
@@ -3630,8 +3840,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionMode {
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionMode);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionMode,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionMultipleInterval {
     /// Wire name "isDynamic": boolean, optional.
@@ -3702,8 +3919,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionMultipleInter
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionMultipleInterval);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionMultipleInterval,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionMultipleType {
     /// Wire name "isDynamic": boolean, optional.
@@ -3774,8 +3998,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionMultipleType 
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionMultipleType);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionMultipleType,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionOffsetBegindateType {
     /// Wire name "isDynamic": boolean, optional.
@@ -3846,8 +4077,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionOffsetBeginda
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionOffsetBegindateType);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionOffsetBegindateType,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionOffsetBegindateValue {
     /// Wire name "isDynamic": boolean, optional.
@@ -3918,8 +4156,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionOffsetBeginda
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionOffsetBegindateValue);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionOffsetBegindateValue,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionOffsetClosedateType {
     /// Wire name "isDynamic": boolean, optional.
@@ -3990,8 +4235,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionOffsetCloseda
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionOffsetClosedateType);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionOffsetClosedateType,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionOffsetClosedateValue {
     /// Wire name "isDynamic": boolean, optional.
@@ -4062,8 +4314,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionOffsetCloseda
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionOffsetClosedateValue);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionOffsetClosedateValue,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionSingleBeforeStartDateType {
     /// Wire name "isDynamic": boolean, optional.
@@ -4137,8 +4396,15 @@ for FieldDescriptorDefinitionSingleBeforeStartDateType {
 );
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionSingleBeforeStartDateType,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorDefinitionSingleBeforeStartDateValue {
     /// Wire name "isDynamic": boolean, optional.
@@ -4212,8 +4478,15 @@ for FieldDescriptorDefinitionSingleBeforeStartDateValue {
 );
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorDefinitionSingleBeforeStartDateValue,
+    r#"{"type":"object","properties":{"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorSettings {
     /// Wire name "COMPANY": string, optional.
@@ -4350,8 +4623,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorSettings {
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorSettings);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorSettings,
+    r#"{"type":"object","properties":{"COMPANY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEFAULT_VALUE":{"anyOf":[{"$dep":0},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"LABEL_CHECKBOX":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REGEXP":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USE_SECOND":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"isEmbeddedEditorEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMyCompany":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"parentEntityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [FieldDescriptorSettingsDefaultValue]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum FieldDescriptorSettingsDefaultValue {
@@ -4390,8 +4670,14 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorSettingsDefaultValue {
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorSettingsDefaultValue);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorSettingsDefaultValue, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [FieldDescriptorSettingsDefaultValueObject]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorSettingsDefaultValueObject {
     /// Wire name "TYPE": string, optional.
@@ -4422,8 +4708,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorSettingsDefaultValueObj
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorSettingsDefaultValueObject);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorSettingsDefaultValueObject,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum FieldDescriptorStatusType {
@@ -4460,10 +4753,16 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorStatusType {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorStatusType);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorStatusType,
+    r#"{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"string"}]}"#, []
+);
+
 /// The type `crm.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields {
     /// Wire name "ENTITY_ID": string, optional.
@@ -4502,10 +4801,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.fields`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.fields_10`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields10 {
     /// Wire name "COMPANY_ID": integer, required.
@@ -4579,10 +4885,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields10 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields10);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields10,
+    r#"{"type":"object","properties":{"COMPANY_ID":{"type":"integer","format":"int64"},"IS_PRIMARY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["COMPANY_ID"],"additionalProperties":true,"description":"The type `crm.fields_10`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.fields_11`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields11 {
     /// Wire name "ENTITY_ID": integer, required.
@@ -4655,12 +4968,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields11 {
 ::bitrix24_runtime::loose_deserialize!(Fields11);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields11,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"type":"integer","format":"int64"},"ENTITY_TYPE":{"$dep":0},"OWNER_ID":{"type":"integer","format":"int64"}},"required":["ENTITY_ID","ENTITY_TYPE","OWNER_ID"],"additionalProperties":true,"description":"The type `crm.fields_11`, defined once for every spec that refers to it."}"#,
+    [Fields11EntityType]
+);
+
+#[cfg(feature = "crm")]
 pub type Fields11EntityType = super::super::enums::LeadDealContactEtc;
 
 /// The type `crm.fields_12`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields12 {
     /// Wire name "FIELD_NAME": string, required.
@@ -4746,10 +5066,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields12 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields12);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields12,
+    r#"{"type":"object","properties":{"FIELD_NAME":{"type":"string"},"FIELD_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IN_SHORT_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["FIELD_NAME"],"additionalProperties":true,"description":"The type `crm.fields_12`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.fields_13`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields13 {
     /// Wire name "badgeCode": string, optional.
@@ -4898,10 +5225,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields13 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields13);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields13,
+    r#"{"type":"object","properties":{"badgeCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"completed":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"isIncomingChannel":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"originId":{"anyOf":[{"type":"string"},{"type":"null"}]},"originatorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"pingOffsets":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.fields_13`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.fields_14`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields14 {
     /// Wire name "discountRate": number, optional.
@@ -5074,6 +5408,14 @@ impl ::bitrix24_runtime::loose::Loose for Fields14 {
 ::bitrix24_runtime::loose_deserialize!(Fields14);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields14,
+    r#"{"type":"object","properties":{"discountRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountTypeId":{"anyOf":[{"$dep":0},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productName":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxIncluded":{"anyOf":[{"$dep":1},{"type":"null"}]},"taxRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.fields_14`, defined once for every spec that refers to it."}"#,
+    [Fields14DiscountTypeId, Fields14TaxIncluded]
+);
+
+#[cfg(feature = "crm")]
 pub type Fields14DiscountTypeId = super::super::enums::IntV1V2;
 
 #[cfg(feature = "crm")]
@@ -5082,7 +5424,6 @@ pub type Fields14TaxIncluded = ::bitrix24_runtime::YesNo;
 /// The type `crm.fields_15`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields15 {
     /// Wire name "orderId": integer, required.
@@ -5152,10 +5493,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields15 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields15);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields15,
+    r#"{"type":"object","properties":{"orderId":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"}},"required":["orderId","ownerId","ownerTypeId"],"additionalProperties":true,"description":"The type `crm.fields_15`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.fields_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields2 {
     /// Wire name "CONTACT_ID": integer, required.
@@ -5232,12 +5580,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields2 {
 ::bitrix24_runtime::loose_deserialize!(Fields2);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields2,
+    r#"{"type":"object","properties":{"CONTACT_ID":{"type":"integer","format":"int64"},"IS_PRIMARY":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CONTACT_ID"],"additionalProperties":true,"description":"The type `crm.fields_2`, defined once for every spec that refers to it."}"#,
+    [Fields2IsPrimary]
+);
+
+#[cfg(feature = "crm")]
 pub type Fields2IsPrimary = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.fields_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields3 {
     /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
@@ -5445,8 +5800,16 @@ impl ::bitrix24_runtime::loose::Loose for Fields3 {
 ::bitrix24_runtime::loose_deserialize!(Fields3);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields3,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"$dep":0},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"$dep":1},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"$dep":2},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"$dep":4},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":5},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.fields_3`, defined once for every spec that refers to it."}"#,
+    [Fields3EditFormLabel, Fields3ErrorMessage, Fields3HelpMessage, Fields3ListItem,
+    Fields3ListColumnLabel, Fields3Settings]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum Fields3EditFormLabel {
@@ -5487,8 +5850,15 @@ impl ::bitrix24_runtime::loose::Loose for Fields3EditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(Fields3EditFormLabel);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields3EditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum Fields3ErrorMessage {
@@ -5529,8 +5899,15 @@ impl ::bitrix24_runtime::loose::Loose for Fields3ErrorMessage {
 ::bitrix24_runtime::loose_deserialize!(Fields3ErrorMessage);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields3ErrorMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum Fields3HelpMessage {
@@ -5570,13 +5947,20 @@ impl ::bitrix24_runtime::loose::Loose for Fields3HelpMessage {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields3HelpMessage);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields3HelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `crm.uf_enum_element`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type Fields3ListItem = super::super::types::crm::UfEnumElement;
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum Fields3ListColumnLabel {
@@ -5616,6 +6000,14 @@ impl ::bitrix24_runtime::loose::Loose for Fields3ListColumnLabel {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields3ListColumnLabel);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields3ListColumnLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `crm.settings_2`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type Fields3Settings = super::super::types::crm::Settings2;
@@ -5623,7 +6015,6 @@ pub type Fields3Settings = super::super::types::crm::Settings2;
 /// The type `crm.fields_4`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields4 {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -5889,6 +6280,14 @@ impl ::bitrix24_runtime::loose::Loose for Fields4 {
 ::bitrix24_runtime::loose_deserialize!(Fields4);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields4,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"$dep":0},"HELP_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":2},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"type":"string"},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["FIELD_NAME","USER_TYPE_ID"],"additionalProperties":true,"description":"The type `crm.fields_4`, defined once for every spec that refers to it."}"#,
+    [Fields4FieldName, Fields4ListItem, Fields4Settings]
+);
+
+#[cfg(feature = "crm")]
 pub type Fields4FieldName = super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
 
 /// The type `crm.uf_enum_element`, defined once in `types`.
@@ -5902,7 +6301,6 @@ pub type Fields4Settings = super::super::types::crm::Settings4;
 /// The type `crm.fields_5`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields5 {
     /// Wire name "ENTITY_ID": string, required.
@@ -5944,10 +6342,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields5 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields5);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields5,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"type":"string"},"FIELD_NAME":{"type":"string"},"ID":{"type":"integer","format":"int64"}},"required":["ENTITY_ID","FIELD_NAME","ID"],"additionalProperties":true,"description":"The type `crm.fields_5`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.fields_6`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields6 {
     /// Wire name "ENTITY_ID": integer, optional.
@@ -5986,10 +6391,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields6 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields6);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields6,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.fields_6`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.fields_7`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields7 {
     /// Wire name "ADDRESS": string, optional.
@@ -6502,6 +6914,14 @@ impl ::bitrix24_runtime::loose::Loose for Fields7 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields7);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields7,
+    r#"{"type":"object","properties":{"ADDRESS":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_COUNTRY_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_POSTAL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_PROVINCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_REGION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BIRTHDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMPANY_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CONTACT_IDS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"HONORIFIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"IM":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"IS_MANUAL_OPPORTUNITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"POST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WEB":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.fields_7`, defined once for every spec that refers to it."}"#,
+    [Fields7EmailItem, Fields7ImItem, Fields7LinkItem, Fields7PhoneItem, Fields7WebItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type Fields7EmailItem = super::super::types::crm::Multifield;
@@ -6525,7 +6945,6 @@ pub type Fields7WebItem = super::super::types::crm::Multifield;
 /// The type `crm.fields_8`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields8 {
     /// Wire name "ADDRESS_1": string, optional.
@@ -6710,10 +7129,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields8 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields8);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields8,
+    r#"{"type":"object","properties":{"ADDRESS_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"COUNTRY_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"type":"string"},"ENTITY_TYPE_ID":{"type":"integer","format":"int64"},"LOC_ADDR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"POSTAL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVINCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REGION":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"type":"integer","format":"int64"}},"required":["ENTITY_ID","ENTITY_TYPE_ID","TYPE_ID"],"additionalProperties":true,"description":"The type `crm.fields_8`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.fields_9`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields9 {
     /// Wire name "ANCHOR_ID": integer, required.
@@ -6776,10 +7202,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields9 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields9);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields9,
+    r#"{"type":"object","properties":{"ANCHOR_ID":{"type":"integer","format":"int64"},"ANCHOR_TYPE_ID":{"type":"integer","format":"int64"},"ENTITY_ID":{"type":"integer","format":"int64"},"ENTITY_TYPE_ID":{"type":"integer","format":"int64"},"TYPE_ID":{"type":"integer","format":"int64"}},"required":["ANCHOR_ID","ANCHOR_TYPE_ID","ENTITY_ID","ENTITY_TYPE_ID","TYPE_ID"],"additionalProperties":true,"description":"The type `crm.fields_9`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.files`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Files {
     /// Wire name "authorId": integer, optional.
@@ -6874,8 +7307,15 @@ impl ::bitrix24_runtime::loose::Loose for Files {
 ::bitrix24_runtime::loose_deserialize!(Files);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Files,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"authorName":{"anyOf":[{"type":"string"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"image":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlDownload":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlPreview":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlShow":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.files`, defined once for every spec that refers to it."}"#,
+    [FilesImage]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FilesImage {
     /// Wire name "height": integer, optional.
@@ -6905,10 +7345,17 @@ impl ::bitrix24_runtime::loose::Loose for FilesImage {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(FilesImage);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FilesImage,
+    r#"{"type":"object","properties":{"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.icon`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Icon {
     /// Wire name "code": string, optional.
@@ -6947,10 +7394,17 @@ impl ::bitrix24_runtime::loose::Loose for Icon {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Icon);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Icon,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileUri":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSystem":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.icon`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.lang`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Lang {
     /// Wire name "DECIMALS": integer, optional.
@@ -7074,10 +7528,17 @@ impl ::bitrix24_runtime::loose::Loose for Lang {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Lang);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Lang,
+    r#"{"type":"object","properties":{"DECIMALS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DEC_POINT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FORMAT_STRING":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HIDE_ZERO":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_SEP":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_VARIANT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.lang`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.layout`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Layout {
     /// Wire name "body": object, optional.
@@ -7161,8 +7622,15 @@ impl ::bitrix24_runtime::loose::Loose for Layout {
 ::bitrix24_runtime::loose_deserialize!(Layout);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Layout,
+    r#"{"type":"object","properties":{"body":{"anyOf":[{"$dep":0},{"type":"null"}]},"footer":{"anyOf":[{"$dep":1},{"type":"null"}]},"header":{"anyOf":[{"$dep":2},{"type":"null"}]},"icon":{"anyOf":[{"$dep":3},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.layout`, defined once for every spec that refers to it."}"#,
+    [LayoutBody, LayoutFooter, LayoutHeader, LayoutIcon]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBody {
     /// Wire name "blocks": object, optional.
@@ -7222,8 +7690,15 @@ impl ::bitrix24_runtime::loose::Loose for LayoutBody {
 ::bitrix24_runtime::loose_deserialize!(LayoutBody);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBody,
+    r#"{"type":"object","properties":{"blocks":{"anyOf":[{"$dep":0},{"type":"null"}]},"logo":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutBodyBlocks, LayoutBodyLogo]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBodyBlocks {
     /// Wire name "responsible": object, optional.
@@ -7274,8 +7749,15 @@ impl ::bitrix24_runtime::loose::Loose for LayoutBodyBlocks {
 ::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocks);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBodyBlocks,
+    r#"{"type":"object","properties":{"responsible":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutBodyBlocksResponsible]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBodyBlocksResponsible {
     /// Wire name "properties": object, optional.
@@ -7342,8 +7824,15 @@ impl ::bitrix24_runtime::loose::Loose for LayoutBodyBlocksResponsible {
 ::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocksResponsible);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBodyBlocksResponsible,
+    r#"{"type":"object","properties":{"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutBodyBlocksResponsibleProperties]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBodyBlocksResponsibleProperties {
     /// Wire name "blocks": object, optional.
@@ -7397,8 +7886,15 @@ impl ::bitrix24_runtime::loose::Loose for LayoutBodyBlocksResponsibleProperties 
 ::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocksResponsibleProperties);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBodyBlocksResponsibleProperties,
+    r#"{"type":"object","properties":{"blocks":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutBodyBlocksResponsiblePropertiesBlocks]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBodyBlocksResponsiblePropertiesBlocks {
     /// Wire name "client": object, optional.
@@ -7464,8 +7960,16 @@ impl ::bitrix24_runtime::loose::Loose for LayoutBodyBlocksResponsiblePropertiesB
 ::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocksResponsiblePropertiesBlocks);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBodyBlocksResponsiblePropertiesBlocks,
+    r#"{"type":"object","properties":{"client":{"anyOf":[{"$dep":0},{"type":"null"}]},"phone":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutBodyBlocksResponsiblePropertiesBlocksClient,
+    LayoutBodyBlocksResponsiblePropertiesBlocksPhone]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBodyBlocksResponsiblePropertiesBlocksClient {
     /// Wire name "properties": object, optional.
@@ -7534,13 +8038,20 @@ for LayoutBodyBlocksResponsiblePropertiesBlocksClient {
     LayoutBodyBlocksResponsiblePropertiesBlocksClient
 );
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBodyBlocksResponsiblePropertiesBlocksClient,
+    r#"{"type":"object","properties":{"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutBodyBlocksResponsiblePropertiesBlocksClientProperties]
+);
+
 /// The type `crm.properties`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type LayoutBodyBlocksResponsiblePropertiesBlocksClientProperties = super::super::types::crm::Properties;
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBodyBlocksResponsiblePropertiesBlocksPhone {
     /// Wire name "properties": object, optional.
@@ -7608,8 +8119,15 @@ for LayoutBodyBlocksResponsiblePropertiesBlocksPhone {
 ::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocksResponsiblePropertiesBlocksPhone);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBodyBlocksResponsiblePropertiesBlocksPhone,
+    r#"{"type":"object","properties":{"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
     /// Wire name "value": string, optional.
@@ -7663,8 +8181,15 @@ for LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
 );
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties,
+    r#"{"type":"object","properties":{"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutBodyLogo {
     /// Wire name "code": string, optional.
@@ -7715,8 +8240,15 @@ impl ::bitrix24_runtime::loose::Loose for LayoutBodyLogo {
 ::bitrix24_runtime::loose_deserialize!(LayoutBodyLogo);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutBodyLogo,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutFooter {
     /// Wire name "buttons": object, optional.
@@ -7767,8 +8299,15 @@ impl ::bitrix24_runtime::loose::Loose for LayoutFooter {
 ::bitrix24_runtime::loose_deserialize!(LayoutFooter);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutFooter,
+    r#"{"type":"object","properties":{"buttons":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutFooterButtons]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutFooterButtons {
     /// Wire name "startCall": object, optional.
@@ -7818,13 +8357,20 @@ impl ::bitrix24_runtime::loose::Loose for LayoutFooterButtons {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(LayoutFooterButtons);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutFooterButtons,
+    r#"{"type":"object","properties":{"startCall":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [LayoutFooterButtonsStartCall]
+);
+
 /// The type `crm.start_call`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type LayoutFooterButtonsStartCall = super::super::types::crm::StartCall;
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutHeader {
     /// Wire name "title": string, optional.
@@ -7875,8 +8421,15 @@ impl ::bitrix24_runtime::loose::Loose for LayoutHeader {
 ::bitrix24_runtime::loose_deserialize!(LayoutHeader);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutHeader,
+    r#"{"type":"object","properties":{"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LayoutIcon {
     /// Wire name "code": string, optional.
@@ -7926,10 +8479,17 @@ impl ::bitrix24_runtime::loose::Loose for LayoutIcon {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(LayoutIcon);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LayoutIcon,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.lead`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Lead {
     /// Wire name "ADDRESS": string, optional.
@@ -8275,6 +8835,14 @@ impl ::bitrix24_runtime::loose::Loose for Lead {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Lead);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Lead,
+    r#"{"type":"object","properties":{"ADDRESS":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_COUNTRY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_COUNTRY_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_LOC_ADDR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_POSTAL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_PROVINCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ADDRESS_REGION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BIRTHDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COMPANY_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CURRENCY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CLOSED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAS_EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAS_IMOL":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAS_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"HONORIFIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IM":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"IS_MANUAL_OPPORTUNITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_RETURN_CUSTOMER":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ACTIVITY_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ACTIVITY_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFY_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MOVED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MOVED_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"POST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_SEMANTIC_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CAMPAIGN":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_MEDIUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UTM_TERM":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.lead`, defined once for every spec that refers to it."}"#,
+    [LeadImItem, LeadPhoneItem]
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type LeadImItem = super::super::types::crm::Multifield;
@@ -8286,7 +8854,6 @@ pub type LeadPhoneItem = super::super::types::crm::Multifield;
 /// The type `crm.list`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct List {
     /// Wire name "DEF": string, optional.
@@ -8335,10 +8902,17 @@ impl ::bitrix24_runtime::loose::Loose for List {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(List);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    List,
+    r#"{"type":"object","properties":{"DEF":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.list`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.log_message`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LogMessage {
     /// Wire name "authorId": integer, optional.
@@ -8393,10 +8967,17 @@ impl ::bitrix24_runtime::loose::Loose for LogMessage {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(LogMessage);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LogMessage,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"created":{"anyOf":[{"type":"string"},{"type":"null"}]},"iconCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.log_message`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.multifield`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Multifield {
     /// Wire name "ID": integer, optional.
@@ -8479,10 +9060,17 @@ impl ::bitrix24_runtime::loose::Loose for Multifield {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Multifield);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Multifield,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.multifield`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.options`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Options {
     /// Wire name "defaultAddressType": integer, optional.
@@ -8576,10 +9164,17 @@ impl ::bitrix24_runtime::loose::Loose for Options {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Options);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Options,
+    r#"{"type":"object","properties":{"defaultAddressType":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"defaultCountry":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPayButtonVisible":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isPaymentDocumentsVisible":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.options`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.params`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Params {
     /// Wire name "MODE": string, optional.
@@ -8751,6 +9346,15 @@ impl ::bitrix24_runtime::loose::Loose for Params {
 ::bitrix24_runtime::loose_deserialize!(Params);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Params,
+    r#"{"type":"object","properties":{"MODE":{"anyOf":[{"$dep":0},{"type":"null"}]},"MULTIPLE_INTERVAL":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MULTIPLE_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"OFFSET_BEGINDATE_TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]},"OFFSET_BEGINDATE_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OFFSET_CLOSEDATE_TYPE":{"anyOf":[{"$dep":3},{"type":"null"}]},"OFFSET_CLOSEDATE_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SINGLE_BEFORE_START_DATE_TYPE":{"anyOf":[{"$dep":4},{"type":"null"}]},"SINGLE_BEFORE_START_DATE_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.params`, defined once for every spec that refers to it."}"#,
+    [ParamsMode, ParamsMultipleType, ParamsOffsetBegindateType,
+    ParamsOffsetClosedateType, ParamsSingleBeforeStartDateType]
+);
+
+#[cfg(feature = "crm")]
 pub type ParamsMode = super::super::enums::SingleMultiple;
 
 #[cfg(feature = "crm")]
@@ -8768,7 +9372,6 @@ pub type ParamsSingleBeforeStartDateType = super::super::enums::DayWeekMonthYear
 /// The type `crm.product_row`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ProductRow {
     /// Wire name "customized": string, optional.
@@ -8928,10 +9531,17 @@ impl ::bitrix24_runtime::loose::Loose for ProductRow {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(ProductRow);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProductRow,
+    r#"{"type":"object","properties":{"customized":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountTypeId":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerType":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceAccount":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceBrutto":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceExclusive":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceNetto":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productName":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.product_row`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.productrow`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Productrow {
     /// Wire name "CUSTOMIZED": string, optional.
@@ -9136,6 +9746,15 @@ impl ::bitrix24_runtime::loose::Loose for Productrow {
 ::bitrix24_runtime::loose_deserialize!(Productrow);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Productrow,
+    r#"{"type":"object","properties":{"CUSTOMIZED":{"anyOf":[{"$dep":0},{"type":"null"}]},"DATE_RESERVE_END":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISCOUNT_RATE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"DISCOUNT_SUM":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"DISCOUNT_TYPE_ID":{"anyOf":[{"$dep":1},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MEASURE_CODE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MEASURE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINAL_PRODUCT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OWNER_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRICE_ACCOUNT":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRICE_BRUTTO":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRICE_EXCLUSIVE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRICE_NETTO":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRODUCT_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRODUCT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRODUCT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUANTITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"RESERVE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RESERVE_QUANTITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STORE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TAX_INCLUDED":{"anyOf":[{"$dep":2},{"type":"null"}]},"TAX_RATE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":3},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.productrow`, defined once for every spec that refers to it."}"#,
+    [ProductrowCustomized, ProductrowDiscountTypeId, ProductrowTaxIncluded,
+    ProductrowType]
+);
+
+#[cfg(feature = "crm")]
 pub type ProductrowCustomized = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "crm")]
@@ -9150,7 +9769,6 @@ pub type ProductrowType = super::super::enums::IntV1V4V7;
 /// The type `crm.products`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Products {
     /// Wire name "currencyId": string, optional.
@@ -9189,10 +9807,17 @@ impl ::bitrix24_runtime::loose::Loose for Products {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Products);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Products,
+    r#"{"type":"object","properties":{"currencyId":{"anyOf":[{"type":"string"},{"type":"null"}]},"totalRows":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"totalSum":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.products`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.properties`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Properties {
     /// Wire name "action": object, optional.
@@ -9266,8 +9891,15 @@ impl ::bitrix24_runtime::loose::Loose for Properties {
 ::bitrix24_runtime::loose_deserialize!(Properties);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Properties,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"bold":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.properties`, defined once for every spec that refers to it."}"#,
+    [PropertiesAction]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PropertiesAction {
     /// Wire name "type": string, optional.
@@ -9326,10 +9958,17 @@ impl ::bitrix24_runtime::loose::Loose for PropertiesAction {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(PropertiesAction);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PropertiesAction,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"uri":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.properties_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Properties2 {
     /// Wire name "bold": boolean, optional.
@@ -9412,10 +10051,17 @@ impl ::bitrix24_runtime::loose::Loose for Properties2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Properties2);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Properties2,
+    r#"{"type":"object","properties":{"bold":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.properties_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.quote_contact_binding`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct QuoteContactBinding {
     /// Wire name "CONTACT_ID": integer, optional.
@@ -9462,12 +10108,19 @@ impl ::bitrix24_runtime::loose::Loose for QuoteContactBinding {
 ::bitrix24_runtime::loose_deserialize!(QuoteContactBinding);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    QuoteContactBinding,
+    r#"{"type":"object","properties":{"CONTACT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_PRIMARY":{"anyOf":[{"$dep":0},{"type":"null"}]},"ROLE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.quote_contact_binding`, defined once for every spec that refers to it."}"#,
+    [QuoteContactBindingIsPrimary]
+);
+
+#[cfg(feature = "crm")]
 pub type QuoteContactBindingIsPrimary = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.recurring_deal`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RecurringDeal {
     /// Wire name "ACTIVE": string, optional.
@@ -9602,6 +10255,14 @@ impl ::bitrix24_runtime::loose::Loose for RecurringDeal {
 ::bitrix24_runtime::loose_deserialize!(RecurringDeal);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RecurringDeal,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"BASED_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CATEGORY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"COUNTER_REPEAT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DEAL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_LIMIT":{"anyOf":[{"$dep":1},{"type":"null"}]},"LAST_EXECUTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIMIT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIMIT_REPEAT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NEXT_EXECUTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARAMS":{"anyOf":[{"$dep":2},{"type":"null"}]},"START_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"based_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"category_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"deal_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.recurring_deal`, defined once for every spec that refers to it."}"#,
+    [RecurringDealActive, RecurringDealIsLimit, RecurringDealParams]
+);
+
+#[cfg(feature = "crm")]
 pub type RecurringDealActive = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "crm")]
@@ -9614,7 +10275,6 @@ pub type RecurringDealParams = super::super::types::crm::Params;
 /// The type `crm.resource`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Resource {
     /// Wire name "NAME": string, optional.
@@ -9653,6 +10313,14 @@ impl ::bitrix24_runtime::loose::Loose for Resource {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Resource);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Resource,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTIONS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.resource`, defined once for every spec that refers to it."}"#,
+    [ResourceSectionsItem]
+);
+
 /// The type `crm.section_2`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type ResourceSectionsItem = super::super::types::crm::Section2;
@@ -9660,7 +10328,6 @@ pub type ResourceSectionsItem = super::super::types::crm::Section2;
 /// The type `crm.row`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Row {
     /// Wire name "DISCOUNT_RATE": number, optional.
@@ -9877,6 +10544,14 @@ impl ::bitrix24_runtime::loose::Loose for Row {
 ::bitrix24_runtime::loose_deserialize!(Row);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Row,
+    r#"{"type":"object","properties":{"DISCOUNT_RATE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"DISCOUNT_SUM":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"DISCOUNT_TYPE_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"MEASURE_CODE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MEASURE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRICE_BRUTTO":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRICE_EXCLUSIVE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRICE_NETTO":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRODUCT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRODUCT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUANTITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TAX_INCLUDED":{"anyOf":[{"$dep":1},{"type":"null"}]},"TAX_RATE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.row`, defined once for every spec that refers to it."}"#,
+    [RowDiscountTypeId, RowTaxIncluded]
+);
+
+#[cfg(feature = "crm")]
 pub type RowDiscountTypeId = super::super::enums::IntV1V2;
 
 #[cfg(feature = "crm")]
@@ -9885,7 +10560,6 @@ pub type RowTaxIncluded = ::bitrix24_runtime::YesNo;
 /// The type `crm.sale_order_payment_crm_simple`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleOrderPaymentCrmSimple {
     /// Wire name "accountNumber": string, optional.
@@ -9970,12 +10644,19 @@ impl ::bitrix24_runtime::loose::Loose for SaleOrderPaymentCrmSimple {
 ::bitrix24_runtime::loose_deserialize!(SaleOrderPaymentCrmSimple);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleOrderPaymentCrmSimple,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePaid":{"anyOf":[{"type":"string"},{"type":"null"}]},"empPaidId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paid":{"anyOf":[{"$dep":0},{"type":"null"}]},"paySystemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paySystemName":{"anyOf":[{"type":"string"},{"type":"null"}]},"sum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.sale_order_payment_crm_simple`, defined once for every spec that refers to it."}"#,
+    [SaleOrderPaymentCrmSimplePaid]
+);
+
+#[cfg(feature = "crm")]
 pub type SaleOrderPaymentCrmSimplePaid = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.sale_order_shipment_crm_simple`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaleOrderShipmentCrmSimple {
     /// Wire name "accountNumber": string, optional.
@@ -10054,12 +10735,19 @@ impl ::bitrix24_runtime::loose::Loose for SaleOrderShipmentCrmSimple {
 ::bitrix24_runtime::loose_deserialize!(SaleOrderShipmentCrmSimple);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaleOrderShipmentCrmSimple,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"$dep":0},{"type":"null"}]},"deliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"deliveryName":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.sale_order_shipment_crm_simple`, defined once for every spec that refers to it."}"#,
+    [SaleOrderShipmentCrmSimpleDeducted]
+);
+
+#[cfg(feature = "crm")]
 pub type SaleOrderShipmentCrmSimpleDeducted = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.section`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Section {
     /// Wire name "elements": array of object, optional.
@@ -10103,6 +10791,14 @@ impl ::bitrix24_runtime::loose::Loose for Section {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Section);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Section,
+    r#"{"type":"object","properties":{"elements":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.section`, defined once for every spec that refers to it."}"#,
+    [SectionElementsItem]
+);
+
 /// The type `crm.section_element`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type SectionElementsItem = super::super::types::crm::SectionElement;
@@ -10110,7 +10806,6 @@ pub type SectionElementsItem = super::super::types::crm::SectionElement;
 /// The type `crm.section_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Section2 {
     /// Wire name "CAL_TYPE": string, optional.
@@ -10149,10 +10844,17 @@ impl ::bitrix24_runtime::loose::Loose for Section2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Section2);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Section2,
+    r#"{"type":"object","properties":{"CAL_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.section_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.section_element`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SectionElement {
     /// Wire name "name": string, optional.
@@ -10192,8 +10894,15 @@ impl ::bitrix24_runtime::loose::Loose for SectionElement {
 ::bitrix24_runtime::loose_deserialize!(SectionElement);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SectionElement,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"optionFlags":{"anyOf":[{"$dep":0},{"type":"null"}]},"options":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.section_element`, defined once for every spec that refers to it."}"#,
+    [SectionElementOptionFlags, SectionElementOptions]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum SectionElementOptionFlags {
@@ -10227,11 +10936,17 @@ impl ::bitrix24_runtime::loose::Loose for SectionElementOptionFlags {
 ::bitrix24_runtime::loose_deserialize!(SectionElementOptionFlags);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SectionElementOptionFlags, r#"{"anyOf":[{"$dep":0},{"type":"boolean"}]}"#,
+    [SectionElementOptionFlagsEnum]
+);
+
+#[cfg(feature = "crm")]
 pub type SectionElementOptionFlagsEnum = super::super::enums::V1V0;
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SectionElementOptions {
     /// Wire name "defaultAddressType": integer, optional.
@@ -10265,10 +10980,17 @@ impl ::bitrix24_runtime::loose::Loose for SectionElementOptions {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(SectionElementOptions);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SectionElementOptions,
+    r#"{"type":"object","properties":{"defaultAddressType":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"defaultCountry":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.selected_resource`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SelectedResource {
     /// Wire name "id": string, optional.
@@ -10307,10 +11029,17 @@ impl ::bitrix24_runtime::loose::Loose for SelectedResource {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(SelectedResource);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SelectedResource,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.selected_resource`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.settings`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -10367,10 +11096,17 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Settings);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings,
+    r#"{"type":"object","properties":{"DEFAULT_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REGEXP":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.settings`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.settings_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings2 {
     /// Wire name "ACTIVE_FILTER": boolean, optional.
@@ -10549,10 +11285,17 @@ impl ::bitrix24_runtime::loose::Loose for Settings2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Settings2);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings2,
+    r#"{"type":"object","properties":{"ACTIVE_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"COMPANY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CONTACT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEAL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEFAULT_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.settings_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.settings_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings3 {
     /// Wire name "ALLOW_OVERBOOKING": string, optional.
@@ -10737,8 +11480,15 @@ impl ::bitrix24_runtime::loose::Loose for Settings3 {
 ::bitrix24_runtime::loose_deserialize!(Settings3);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings3,
+    r#"{"type":"object","properties":{"ALLOW_OVERBOOKING":{"anyOf":[{"type":"string"},{"type":"null"}]},"CAPTION_NO_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEFAULT_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_DAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_HEIGHT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIST_WIDTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_ALLOWED_SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_SHOW_SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REGEXP":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESOURCES":{"anyOf":[{"$dep":0},{"type":"null"}]},"RESOURCE_LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SELECTED_RESOURCES":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"SERVICE_LIST":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"SHOW_NO_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TARGET_BLANK":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_RESOURCES":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_SERVICES":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_USERS":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_USER_TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.settings_3`, defined once for every spec that refers to it."}"#,
+    [Settings3Resources, Settings3SelectedResourcesItem, Settings3ServiceListItem]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings3Resources {
     /// Wire name "resource": object, optional.
@@ -10764,6 +11514,14 @@ impl ::bitrix24_runtime::loose::Loose for Settings3Resources {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Settings3Resources);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings3Resources,
+    r#"{"type":"object","properties":{"resource":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [Settings3ResourcesResource]
+);
+
 /// The type `crm.resource`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type Settings3ResourcesResource = super::super::types::crm::Resource;
@@ -10774,7 +11532,6 @@ pub type Settings3SelectedResourcesItem = super::super::types::crm::SelectedReso
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings3ServiceListItem {
     /// Wire name "duration": string, optional.
@@ -10804,10 +11561,17 @@ impl ::bitrix24_runtime::loose::Loose for Settings3ServiceListItem {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Settings3ServiceListItem);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings3ServiceListItem,
+    r#"{"type":"object","properties":{"duration":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.settings_4`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings4 {
     /// Wire name "DISPLAY": string, optional.
@@ -10880,10 +11644,17 @@ impl ::bitrix24_runtime::loose::Loose for Settings4 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Settings4);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings4,
+    r#"{"type":"object","properties":{"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.settings_4`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.settings_5`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings5 {
     /// Wire name "isDirectNumeration": boolean, optional.
@@ -11007,10 +11778,17 @@ impl ::bitrix24_runtime::loose::Loose for Settings5 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Settings5);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings5,
+    r#"{"type":"object","properties":{"isDirectNumeration":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"length":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"padString":{"anyOf":[{"type":"string"},{"type":"null"}]},"periodicBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"step":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.settings_5`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.settings_6`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings6 {
     /// Wire name "ACTIVE_FILTER": boolean, optional.
@@ -11200,10 +11978,17 @@ impl ::bitrix24_runtime::loose::Loose for Settings6 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Settings6);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings6,
+    r#"{"type":"object","properties":{"ACTIVE_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"COMPANY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CONTACT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEAL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEFAULT_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LIST_HEIGHT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.settings_6`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.shape`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape {
     /// Wire name "ID": integer, optional.
@@ -11247,10 +12032,17 @@ impl ::bitrix24_runtime::loose::Loose for Shape {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Shape);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Shape,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SYMBOL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SYMBOL_CODE_SHORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.shape`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.shape_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape2 {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -11392,6 +12184,14 @@ impl ::bitrix24_runtime::loose::Loose for Shape2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Shape2);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Shape2,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.shape_2`, defined once for every spec that refers to it."}"#,
+    [Shape2ListItem, Shape2Settings]
+);
+
 /// The type `crm.list`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type Shape2ListItem = super::super::types::crm::List;
@@ -11403,7 +12203,6 @@ pub type Shape2Settings = super::super::types::crm::Settings3;
 /// The type `crm.shape_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape3 {
     /// Wire name "active": string, optional.
@@ -11528,8 +12327,15 @@ impl ::bitrix24_runtime::loose::Loose for Shape3 {
 ::bitrix24_runtime::loose_deserialize!(Shape3);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Shape3,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"download":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDeleted":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"numeratorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"users":{"anyOf":[{"$dep":0},{"type":"null"}]},"withStamps":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.shape_3`, defined once for every spec that refers to it."}"#,
+    [Shape3Users]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape3Users {
     /// Wire name "UA": string, optional.
@@ -11555,10 +12361,17 @@ impl ::bitrix24_runtime::loose::Loose for Shape3Users {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Shape3Users);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Shape3Users,
+    r#"{"type":"object","properties":{"UA":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.start_call`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartCall {
     /// Wire name "action": object, optional.
@@ -11632,8 +12445,15 @@ impl ::bitrix24_runtime::loose::Loose for StartCall {
 ::bitrix24_runtime::loose_deserialize!(StartCall);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartCall,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.start_call`, defined once for every spec that refers to it."}"#,
+    [StartCallAction]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartCallAction {
     /// Wire name "actionParams": object, optional.
@@ -11700,8 +12520,15 @@ impl ::bitrix24_runtime::loose::Loose for StartCallAction {
 ::bitrix24_runtime::loose_deserialize!(StartCallAction);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartCallAction,
+    r#"{"type":"object","properties":{"actionParams":{"anyOf":[{"$dep":0},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [StartCallActionActionParams]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartCallActionActionParams {
     /// Wire name "clientId": integer, optional.
@@ -11751,10 +12578,17 @@ impl ::bitrix24_runtime::loose::Loose for StartCallActionActionParams {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(StartCallActionActionParams);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartCallActionActionParams,
+    r#"{"type":"object","properties":{"clientId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `crm.time`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Time {
     /// Wire name "date_finish": string, optional.
@@ -11824,10 +12658,17 @@ impl ::bitrix24_runtime::loose::Loose for Time {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Time);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Time,
+    r#"{"type":"object","properties":{"date_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"duration":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"finish":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"operating":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"processing":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"start":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.time`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.type`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Type {
     /// Wire name "code": string, optional.
@@ -12030,8 +12871,15 @@ impl ::bitrix24_runtime::loose::Loose for Type {
 ::bitrix24_runtime::loose_deserialize!(Type);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Type,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"customSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"customSections":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isAutomationEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isBeginCloseDatesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isBizProcEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCategoriesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isClientEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCountersEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDocumentsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLinkWithProductsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMycompanyEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isObserversEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPaymentsEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRecyclebinEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSetOpenPermissions":{"anyOf":[{"type":"string"},{"type":"null"}]},"isSourceEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isStagesEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"isUseInUserfieldEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"linkedUserFields":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"relations":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.type`, defined once for every spec that refers to it."}"#,
+    [TypeRelations]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TypeRelations {
     /// Wire name "child": array of object, optional.
@@ -12061,6 +12909,14 @@ impl ::bitrix24_runtime::loose::Loose for TypeRelations {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(TypeRelations);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TypeRelations,
+    r#"{"type":"object","properties":{"child":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"parent":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [TypeRelationsChildItem, TypeRelationsParentItem]
+);
+
 /// The type `crm.child`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type TypeRelationsChildItem = super::super::types::crm::Child;
@@ -12072,7 +12928,6 @@ pub type TypeRelationsParentItem = super::super::types::crm::Child;
 /// The type `crm.uf_enum_element`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UfEnumElement {
     /// Wire name "DEF": string, optional.
@@ -12175,10 +13030,17 @@ impl ::bitrix24_runtime::loose::Loose for UfEnumElement {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(UfEnumElement);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UfEnumElement,
+    r#"{"type":"object","properties":{"DEF":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.uf_enum_element`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.userfield`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Userfield {
     /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
@@ -12329,8 +13191,17 @@ impl ::bitrix24_runtime::loose::Loose for Userfield {
 ::bitrix24_runtime::loose_deserialize!(Userfield);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Userfield,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"$dep":0},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"$dep":1},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"$dep":2},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"$dep":4},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"$dep":5},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":6},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"$dep":7},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE_OWNER":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.userfield`, defined once for every spec that refers to it."}"#,
+    [UserfieldEditFormLabel, UserfieldErrorMessage, UserfieldHelpMessage,
+    UserfieldListItem, UserfieldListColumnLabel, UserfieldListFilterLabel,
+    UserfieldSettings, UserfieldShowFilter]
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UserfieldEditFormLabel {
@@ -12371,8 +13242,15 @@ impl ::bitrix24_runtime::loose::Loose for UserfieldEditFormLabel {
 ::bitrix24_runtime::loose_deserialize!(UserfieldEditFormLabel);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserfieldEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UserfieldErrorMessage {
@@ -12413,8 +13291,15 @@ impl ::bitrix24_runtime::loose::Loose for UserfieldErrorMessage {
 ::bitrix24_runtime::loose_deserialize!(UserfieldErrorMessage);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserfieldErrorMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UserfieldHelpMessage {
@@ -12454,13 +13339,20 @@ impl ::bitrix24_runtime::loose::Loose for UserfieldHelpMessage {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(UserfieldHelpMessage);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserfieldHelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `crm.uf_enum_element`, defined once in `types`.
 #[cfg(feature = "crm")]
 pub type UserfieldListItem = super::super::types::crm::UfEnumElement;
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UserfieldListColumnLabel {
@@ -12501,8 +13393,15 @@ impl ::bitrix24_runtime::loose::Loose for UserfieldListColumnLabel {
 ::bitrix24_runtime::loose_deserialize!(UserfieldListColumnLabel);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserfieldListColumnLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UserfieldListFilterLabel {
@@ -12543,8 +13442,15 @@ impl ::bitrix24_runtime::loose::Loose for UserfieldListFilterLabel {
 ::bitrix24_runtime::loose_deserialize!(UserfieldListFilterLabel);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserfieldListFilterLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"string"}]}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UserfieldSettings {
     /// Wire name "COMPANY": string, optional.
@@ -12645,12 +13551,19 @@ impl ::bitrix24_runtime::loose::Loose for UserfieldSettings {
 ::bitrix24_runtime::loose_deserialize!(UserfieldSettings);
 
 #[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserfieldSettings,
+    r#"{"type":"object","properties":{"COMPANY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTACT":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_HEIGHT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIST_WIDTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_ALLOWED_SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_SHOW_SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SHOW_MAP":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TARGET_BLANK":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "crm")]
 pub type UserfieldShowFilter = super::super::enums::NIES;
 
 /// The type `crm.value`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Value {
     /// Wire name "selected": boolean, optional.
@@ -12689,10 +13602,17 @@ impl ::bitrix24_runtime::loose::Loose for Value {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Value);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Value,
+    r#"{"type":"object","properties":{"selected":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.value`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.values`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Values {
     /// Wire name "ClientEmail": string, optional.
@@ -12839,10 +13759,17 @@ impl ::bitrix24_runtime::loose::Loose for Values {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Values);
 
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Values,
+    r#"{"type":"object","properties":{"ClientEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentCreateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentTitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"ProductsProductName":true,"ProductsProductQuantity":true,"TotalSum":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.values`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `crm.values_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Values2 {
     /// Wire name "DocumentNumber": string, optional.
@@ -12893,3 +13820,11 @@ impl ::bitrix24_runtime::loose::Loose for Values2 {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Values2);
+
+#[cfg(feature = "crm")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Values2,
+    r#"{"type":"object","properties":{"DocumentNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"productsTableVariant":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `crm.values_2`, defined once for every spec that refers to it."}"#,
+    []
+);

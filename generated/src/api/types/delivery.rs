@@ -11,7 +11,6 @@
 /// The type `delivery.config`, defined once for every spec that refers to it.
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Config {
     /// Wire name "CODE": string, required.
@@ -94,6 +93,14 @@ impl ::bitrix24_runtime::loose::Loose for Config {
 #[cfg(feature = "delivery")]
 ::bitrix24_runtime::loose_deserialize!(Config);
 
+#[cfg(feature = "delivery")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Config,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"NAME":{"type":"string"},"OPTIONS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TYPE":{"$dep":1}},"required":["CODE","NAME","TYPE"],"additionalProperties":true,"description":"The type `delivery.config`, defined once for every spec that refers to it."}"#,
+    [ConfigOptions, ConfigType]
+);
+
 /// The type `delivery.options`, defined once in `types`.
 #[cfg(feature = "delivery")]
 pub type ConfigOptions = super::super::types::delivery::Options;
@@ -104,7 +111,6 @@ pub type ConfigType = super::super::enums::StringYNNumberEtcHe6b4e3e9;
 /// The type `delivery.item`, defined once for every spec that refers to it.
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "CODE": string, required.
@@ -174,10 +180,17 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg(feature = "delivery")]
 ::bitrix24_runtime::loose_deserialize!(Item);
 
+#[cfg(feature = "delivery")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["CODE","TITLE"],"additionalProperties":true,"description":"The type `delivery.item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `delivery.options`, defined once for every spec that refers to it.
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Options {
     /// Wire name "Option1Code": string, optional.
@@ -279,10 +292,17 @@ impl ::bitrix24_runtime::loose::Loose for Options {
 #[cfg(feature = "delivery")]
 ::bitrix24_runtime::loose_deserialize!(Options);
 
+#[cfg(feature = "delivery")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Options,
+    r#"{"type":"object","properties":{"Option1Code":{"anyOf":[{"type":"string"},{"type":"null"}]},"Option2Code":{"anyOf":[{"type":"string"},{"type":"null"}]},"Option3Code":{"anyOf":[{"type":"string"},{"type":"null"}]},"Option4Code":{"anyOf":[{"type":"string"},{"type":"null"}]},"Option5Code":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `delivery.options`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `delivery.profile`, defined once for every spec that refers to it.
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Profile {
     /// Wire name "CODE": string, required.
@@ -352,10 +372,17 @@ impl ::bitrix24_runtime::loose::Loose for Profile {
 #[cfg(feature = "delivery")]
 ::bitrix24_runtime::loose_deserialize!(Profile);
 
+#[cfg(feature = "delivery")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Profile,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"}},"required":["CODE","NAME"],"additionalProperties":true,"description":"The type `delivery.profile`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `delivery.settings`, defined once for every spec that refers to it.
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings {
     /// Wire name "CALCULATE_URL": string, required.
@@ -476,6 +503,14 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 
 #[cfg(feature = "delivery")]
 ::bitrix24_runtime::loose_deserialize!(Settings);
+
+#[cfg(feature = "delivery")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings,
+    r#"{"type":"object","properties":{"CALCULATE_URL":{"type":"string"},"CANCEL_DELIVERY_REQUEST_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIG":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"CREATE_DELIVERY_REQUEST_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAS_CALLBACK_TRACKING_SUPPORT":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["CALCULATE_URL"],"additionalProperties":true,"description":"The type `delivery.settings`, defined once for every spec that refers to it."}"#,
+    [SettingsConfigItem, SettingsHasCallbackTrackingSupport]
+);
 
 /// The type `delivery.config`, defined once in `types`.
 #[cfg(feature = "delivery")]

@@ -7,7 +7,6 @@
 /// The type `department.department`, defined once for every spec that refers to it.
 #[cfg(feature = "department")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Department {
     /// Wire name "ID": integer, optional.
@@ -50,3 +49,11 @@ impl ::bitrix24_runtime::loose::Loose for Department {
 
 #[cfg(feature = "department")]
 ::bitrix24_runtime::loose_deserialize!(Department);
+
+#[cfg(feature = "department")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Department,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `department.department`, defined once for every spec that refers to it."}"#,
+    []
+);

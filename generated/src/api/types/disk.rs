@@ -7,7 +7,6 @@
 /// The type `disk.code`, defined once for every spec that refers to it.
 #[cfg(feature = "disk")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Code {
     /// Wire name "TYPE": string, optional.
@@ -45,3 +44,11 @@ impl ::bitrix24_runtime::loose::Loose for Code {
 
 #[cfg(feature = "disk")]
 ::bitrix24_runtime::loose_deserialize!(Code);
+
+#[cfg(feature = "disk")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Code,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_IN_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"USE_IN_SHOW":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `disk.code`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -18,7 +18,6 @@
 /// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BitrixMainNumeratorGeneratorSequentNumberGenerator {
     /// Wire name "isDirectNumeration": boolean, optional.
@@ -145,10 +144,17 @@ for BitrixMainNumeratorGeneratorSequentNumberGenerator {
     BitrixMainNumeratorGeneratorSequentNumberGenerator
 );
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BitrixMainNumeratorGeneratorSequentNumberGenerator,
+    r#"{"type":"object","properties":{"isDirectNumeration":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"length":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"padString":{"anyOf":[{"type":"string"},{"type":"null"}]},"periodicBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"step":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `documentgenerator.document_fields`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DocumentFields {
     /// Wire name "chain": one of several shapes, optional.
@@ -211,8 +217,15 @@ impl ::bitrix24_runtime::loose::Loose for DocumentFields {
 ::bitrix24_runtime::loose_deserialize!(DocumentFields);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DocumentFields,
+    r#"{"type":"object","properties":{"chain":{"anyOf":[{"$dep":0},{"type":"null"}]},"default":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"required":{"anyOf":[{"$dep":1},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.document_fields`, defined once for every spec that refers to it."}"#,
+    [DocumentFieldsChain, DocumentFieldsRequired]
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum DocumentFieldsChain {
@@ -252,8 +265,15 @@ impl ::bitrix24_runtime::loose::Loose for DocumentFieldsChain {
 ::bitrix24_runtime::loose_deserialize!(DocumentFieldsChain);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DocumentFieldsChain,
+    r#"{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"string"}]}"#,
+    [DocumentFieldsChainArrayItem]
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum DocumentFieldsChainArrayItem {
@@ -293,12 +313,18 @@ impl ::bitrix24_runtime::loose::Loose for DocumentFieldsChainArrayItem {
 ::bitrix24_runtime::loose_deserialize!(DocumentFieldsChainArrayItem);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DocumentFieldsChainArrayItem,
+    r#"{"anyOf":[{"type":"array","items":true},{"type":"string"}]}"#, []
+);
+
+#[cfg(feature = "documentgenerator")]
 pub type DocumentFieldsRequired = ::bitrix24_runtime::YesNo;
 
 /// The type `documentgenerator.documents`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Documents {
     /// Wire name "MODIFY": string, optional.
@@ -342,10 +368,17 @@ impl ::bitrix24_runtime::loose::Loose for Documents {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(Documents);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Documents,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"modify":{"anyOf":[{"type":"string"},{"type":"null"}]},"view":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.documents`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `documentgenerator.numerator`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Numerator {
     /// Wire name "code": string, optional.
@@ -395,8 +428,15 @@ impl ::bitrix24_runtime::loose::Loose for Numerator {
 ::bitrix24_runtime::loose_deserialize!(Numerator);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Numerator,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":0},{"type":"null"}]},"template":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.numerator`, defined once for every spec that refers to it."}"#,
+    [NumeratorSettings]
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NumeratorSettings {
     /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
@@ -432,6 +472,14 @@ impl ::bitrix24_runtime::loose::Loose for NumeratorSettings {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(NumeratorSettings);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    NumeratorSettings,
+    r#"{"type":"object","properties":{"Bitrix_Main_Numerator_Generator_SequentNumberGenerator":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [NumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator]
+);
+
 /// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
 #[cfg(feature = "documentgenerator")]
 pub type NumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
@@ -439,7 +487,6 @@ pub type NumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = s
 /// The type `documentgenerator.permissions`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Permissions {
     /// Wire name "DOCUMENTS": object, optional.
@@ -504,8 +551,16 @@ impl ::bitrix24_runtime::loose::Loose for Permissions {
 ::bitrix24_runtime::loose_deserialize!(Permissions);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Permissions,
+    r#"{"type":"object","properties":{"DOCUMENTS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"TEMPLATES":{"anyOf":[{"$dep":2},{"type":"null"}]},"documents":{"anyOf":[{"$dep":3},{"type":"null"}]},"settings":{"anyOf":[{"$dep":4},{"type":"null"}]},"templates":{"anyOf":[{"$dep":5},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.permissions`, defined once for every spec that refers to it."}"#,
+    [PermissionsDocuments, PermissionsSettings, PermissionsTemplates,
+    PermissionsDocuments2, PermissionsSettings2, PermissionsTemplates2]
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PermissionsDocuments {
     /// Wire name "MODIFY": string, optional.
@@ -536,8 +591,15 @@ impl ::bitrix24_runtime::loose::Loose for PermissionsDocuments {
 ::bitrix24_runtime::loose_deserialize!(PermissionsDocuments);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PermissionsDocuments,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PermissionsSettings {
     /// Wire name "MODIFY": string, optional.
@@ -564,8 +626,15 @@ impl ::bitrix24_runtime::loose::Loose for PermissionsSettings {
 ::bitrix24_runtime::loose_deserialize!(PermissionsSettings);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PermissionsSettings,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PermissionsTemplates {
     /// Wire name "MODIFY": string, optional.
@@ -591,6 +660,14 @@ impl ::bitrix24_runtime::loose::Loose for PermissionsTemplates {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(PermissionsTemplates);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PermissionsTemplates,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `documentgenerator.documents`, defined once in `types`.
 ///
 /// Wire name "documents" (a property of `Permissions`).
@@ -600,7 +677,6 @@ pub type PermissionsDocuments2 = super::super::types::documentgenerator::Documen
 /// Wire name "settings" (a property of `Permissions`).
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PermissionsSettings2 {
     /// Wire name "MODIFY": string, optional.
@@ -634,10 +710,17 @@ impl ::bitrix24_runtime::loose::Loose for PermissionsSettings2 {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(PermissionsSettings2);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PermissionsSettings2,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"modify":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Wire name \"settings\" (a property of `Permissions`)."}"#,
+    []
+);
+
 /// Wire name "templates" (a property of `Permissions`).
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PermissionsTemplates2 {
     /// Wire name "MODIFY": string, optional.
@@ -671,10 +754,17 @@ impl ::bitrix24_runtime::loose::Loose for PermissionsTemplates2 {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(PermissionsTemplates2);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PermissionsTemplates2,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"modify":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Wire name \"templates\" (a property of `Permissions`)."}"#,
+    []
+);
+
 /// The type `documentgenerator.permissions_2`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Permissions2 {
     /// Wire name "DOCUMENTS": object, optional.
@@ -748,8 +838,15 @@ impl ::bitrix24_runtime::loose::Loose for Permissions2 {
 ::bitrix24_runtime::loose_deserialize!(Permissions2);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Permissions2,
+    r#"{"type":"object","properties":{"DOCUMENTS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"TEMPLATES":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.permissions_2`, defined once for every spec that refers to it."}"#,
+    [Permissions2Documents, Permissions2Settings, Permissions2Templates]
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Permissions2Documents {
     /// Wire name "MODIFY": string, optional.
@@ -809,8 +906,15 @@ impl ::bitrix24_runtime::loose::Loose for Permissions2Documents {
 ::bitrix24_runtime::loose_deserialize!(Permissions2Documents);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Permissions2Documents,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Permissions2Settings {
     /// Wire name "MODIFY": string, optional.
@@ -861,8 +965,15 @@ impl ::bitrix24_runtime::loose::Loose for Permissions2Settings {
 ::bitrix24_runtime::loose_deserialize!(Permissions2Settings);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Permissions2Settings,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Permissions2Templates {
     /// Wire name "MODIFY": string, optional.
@@ -912,10 +1023,17 @@ impl ::bitrix24_runtime::loose::Loose for Permissions2Templates {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(Permissions2Templates);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Permissions2Templates,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `documentgenerator.region`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Region {
     /// Wire name "formatDate": string, optional.
@@ -986,8 +1104,15 @@ impl ::bitrix24_runtime::loose::Loose for Region {
 ::bitrix24_runtime::loose_deserialize!(Region);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Region,
+    r#"{"type":"object","properties":{"formatDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"formatDatetime":{"anyOf":[{"type":"string"},{"type":"null"}]},"formatName":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"languageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"phrases":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.region`, defined once for every spec that refers to it."}"#,
+    [RegionPhrases]
+);
+
+#[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegionPhrases {
     /// Wire name "TAX_INCLUDED": string, optional.
@@ -1021,10 +1146,17 @@ impl ::bitrix24_runtime::loose::Loose for RegionPhrases {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(RegionPhrases);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegionPhrases,
+    r#"{"type":"object","properties":{"TAX_INCLUDED":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAX_NOT_INCLUDED":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `documentgenerator.role`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Role {
     /// Wire name "code": string, optional.
@@ -1068,6 +1200,14 @@ impl ::bitrix24_runtime::loose::Loose for Role {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(Role);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Role,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.role`, defined once for every spec that refers to it."}"#,
+    [RolePermissions]
+);
+
 /// The type `documentgenerator.permissions`, defined once in `types`.
 #[cfg(feature = "documentgenerator")]
 pub type RolePermissions = super::super::types::documentgenerator::Permissions;
@@ -1075,7 +1215,6 @@ pub type RolePermissions = super::super::types::documentgenerator::Permissions;
 /// The type `documentgenerator.template`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Template {
     /// Wire name "active": string, optional.
@@ -1206,6 +1345,14 @@ impl ::bitrix24_runtime::loose::Loose for Template {
 ::bitrix24_runtime::loose_deserialize!(Template);
 
 #[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Template,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"download":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDeleted":{"anyOf":[{"$dep":1},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"numeratorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"providers":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"users":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"withStamps":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.template`, defined once for every spec that refers to it."}"#,
+    [TemplateActive, TemplateIsDeleted, TemplateWithStamps]
+);
+
+#[cfg(feature = "documentgenerator")]
 pub type TemplateActive = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "documentgenerator")]
@@ -1217,7 +1364,6 @@ pub type TemplateWithStamps = ::bitrix24_runtime::YesNo;
 /// The type `documentgenerator.values`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Values {
     /// Wire name "ClientName": string, optional.
@@ -1374,10 +1520,17 @@ impl ::bitrix24_runtime::loose::Loose for Values {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(Values);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Values,
+    r#"{"type":"object","properties":{"ClientName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"Comment":{"anyOf":[{"type":"string"},{"type":"null"}]},"CurrentDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"Total":{"anyOf":[{"type":"string"},{"type":"null"}]},"UserName":{"anyOf":[{"type":"string"},{"type":"null"}]},"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"productsTableVariant":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.values`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `documentgenerator.values_2`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Values2 {
     /// Wire name "ClientName": string, optional.
@@ -1523,10 +1676,17 @@ impl ::bitrix24_runtime::loose::Loose for Values2 {
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(Values2);
 
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Values2,
+    r#"{"type":"object","properties":{"ClientName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"Comment":{"anyOf":[{"type":"string"},{"type":"null"}]},"CurrentDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"Total":{"anyOf":[{"type":"string"},{"type":"null"}]},"UserName":{"anyOf":[{"type":"string"},{"type":"null"}]},"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.values_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `documentgenerator.values_3`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Values3 {
     /// Wire name "ClientName": string, optional.
@@ -1607,3 +1767,11 @@ impl ::bitrix24_runtime::loose::Loose for Values3 {
 
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(Values3);
+
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Values3,
+    r#"{"type":"object","properties":{"ClientName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"Comment":{"anyOf":[{"type":"string"},{"type":"null"}]},"CurrentDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"Total":{"anyOf":[{"type":"string"},{"type":"null"}]},"UserName":{"anyOf":[{"type":"string"},{"type":"null"}]},"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"productsTableVariant":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.values_3`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -8,7 +8,6 @@
 /// The type `entity.item`, defined once for every spec that refers to it.
 #[cfg(feature = "entity")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "ACTIVE": string, optional.
@@ -147,10 +146,17 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg(feature = "entity")]
 ::bitrix24_runtime::loose_deserialize!(Item);
 
+#[cfg(feature = "entity")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_ACTIVE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_ACTIVE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFIED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTY_VALUES":true,"SECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `entity.item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `entity.section`, defined once for every spec that refers to it.
 #[cfg(feature = "entity")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Section {
     /// Wire name "ACTIVE": string, optional.
@@ -279,3 +285,11 @@ impl ::bitrix24_runtime::loose::Loose for Section {
 
 #[cfg(feature = "entity")]
 ::bitrix24_runtime::loose_deserialize!(Section);
+
+#[cfg(feature = "entity")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Section,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEPTH_LEVEL":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LEFT_MARGIN":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFIED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RIGHT_MARGIN":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SECTION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `entity.section`, defined once for every spec that refers to it."}"#,
+    []
+);

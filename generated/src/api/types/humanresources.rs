@@ -9,7 +9,6 @@
 /// The type `humanresources.item`, defined once for every spec that refers to it.
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "accessCode": string, optional.
@@ -103,10 +102,17 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg(feature = "humanresources")]
 ::bitrix24_runtime::loose_deserialize!(Item);
 
+#[cfg(feature = "humanresources")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"accessCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"structureId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"userCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `humanresources.item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `humanresources.item_2`, defined once for every spec that refers to it.
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item2 {
     /// Wire name "name": string, optional.
@@ -145,10 +151,17 @@ impl ::bitrix24_runtime::loose::Loose for Item2 {
 #[cfg(feature = "humanresources")]
 ::bitrix24_runtime::loose_deserialize!(Item2);
 
+#[cfg(feature = "humanresources")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item2,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `humanresources.item_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `humanresources.member`, defined once for every spec that refers to it.
 #[cfg(feature = "humanresources")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Member {
     /// Wire name "avatar": string, optional.
@@ -202,3 +215,11 @@ impl ::bitrix24_runtime::loose::Loose for Member {
 
 #[cfg(feature = "humanresources")]
 ::bitrix24_runtime::loose_deserialize!(Member);
+
+#[cfg(feature = "humanresources")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Member,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `humanresources.member`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -7,7 +7,6 @@
 /// The type `humanresources.hcmlink.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "humanresources.hcmlink")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields {
     /// Wire name "data": any JSON, optional.
@@ -92,6 +91,14 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 
 #[cfg(feature = "humanresources.hcmlink")]
 ::bitrix24_runtime::loose_deserialize!(Fields);
+
+#[cfg(feature = "humanresources.hcmlink")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields,
+    r#"{"type":"object","properties":{"data":true,"sent":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"$dep":0},"total":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["status"],"additionalProperties":true,"description":"The type `humanresources.hcmlink.fields`, defined once for every spec that refers to it."}"#,
+    [FieldsStatus]
+);
 
 #[cfg(feature = "humanresources.hcmlink")]
 pub type FieldsStatus = super::super::enums::InProgressDoneCanceled;

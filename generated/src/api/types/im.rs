@@ -16,7 +16,6 @@
 /// The type `im.entity_link`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EntityLink {
     /// Wire name "id": string, optional.
@@ -50,10 +49,17 @@ impl ::bitrix24_runtime::loose::Loose for EntityLink {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(EntityLink);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EntityLink,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.entity_link`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `im.message`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Message {
     /// Wire name "attach": boolean, optional.
@@ -135,10 +141,17 @@ impl ::bitrix24_runtime::loose::Loose for Message {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(Message);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Message,
+    r#"{"type":"object","properties":{"attach":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"author_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"file":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"sticker":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"uuid":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.message`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `im.notification`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Notification {
     /// Wire name "author_id": integer, optional.
@@ -256,10 +269,17 @@ impl ::bitrix24_runtime::loose::Loose for Notification {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(Notification);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Notification,
+    r#"{"type":"object","properties":{"author_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notify_buttons":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify_event":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify_module":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify_read":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify_sub_tag":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify_tag":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify_title":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify_type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"setting_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.notification`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `im.permissions`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Permissions {
     /// Wire name "can_post": string, optional.
@@ -323,10 +343,17 @@ impl ::bitrix24_runtime::loose::Loose for Permissions {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(Permissions);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Permissions,
+    r#"{"type":"object","properties":{"can_post":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_messages":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_settings":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_ui":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_users_add":{"anyOf":[{"type":"string"},{"type":"null"}]},"manage_users_delete":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.permissions`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `im.phones`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Phones {
     /// Wire name "inner_phone": string, optional.
@@ -365,10 +392,17 @@ impl ::bitrix24_runtime::loose::Loose for Phones {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(Phones);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Phones,
+    r#"{"type":"object","properties":{"inner_phone":{"anyOf":[{"type":"string"},{"type":"null"}]},"personal_mobile":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_phone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.phones`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `im.restrictions`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Restrictions {
     /// Wire name "avatar": boolean, optional.
@@ -462,10 +496,17 @@ impl ::bitrix24_runtime::loose::Loose for Restrictions {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(Restrictions);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Restrictions,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"call":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extend":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave_owner":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mute":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"path":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_title":{"anyOf":[{"type":"string"},{"type":"null"}]},"rename":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"send":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user_list":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.restrictions`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `im.restrictions_2`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Restrictions2 {
     /// Wire name "avatar": boolean, optional.
@@ -547,10 +588,17 @@ impl ::bitrix24_runtime::loose::Loose for Restrictions2 {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(Restrictions2);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Restrictions2,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"call":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extend":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave_owner":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mute":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"rename":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"send":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user_list":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.restrictions_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `im.shape`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape {
     /// Wire name "absent": string (`date-time`), optional.
@@ -747,8 +795,15 @@ impl ::bitrix24_runtime::loose::Loose for Shape {
 ::bitrix24_runtime::loose_deserialize!(Shape);
 
 #[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Shape,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"string"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatar_hr":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"bot_data":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":true,"desktop_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"external_auth_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"first_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_activity_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobile_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phones":{"anyOf":[{"$dep":0},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"website":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.shape`, defined once for every spec that refers to it."}"#,
+    [ShapePhones]
+);
+
+#[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShapePhones {
     /// Wire name "inner_phone": string, optional.
@@ -782,10 +837,17 @@ impl ::bitrix24_runtime::loose::Loose for ShapePhones {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(ShapePhones);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShapePhones,
+    r#"{"type":"object","properties":{"inner_phone":{"anyOf":[{"type":"string"},{"type":"null"}]},"personal_mobile":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `im.user`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct User {
     /// Wire name "absent": string (`date-time`), optional.
@@ -981,6 +1043,14 @@ impl ::bitrix24_runtime::loose::Loose for User {
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(User);
 
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    User,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"string"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatar_hr":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"bot_data":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"desktop_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"external_auth_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"first_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_activity_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobile_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phones":{"anyOf":[{"$dep":0},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"website":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.user`, defined once for every spec that refers to it."}"#,
+    [UserPhones]
+);
+
 /// The type `im.phones`, defined once in `types`.
 #[cfg(feature = "im")]
 pub type UserPhones = super::super::types::im::Phones;
@@ -988,7 +1058,6 @@ pub type UserPhones = super::super::types::im::Phones;
 /// The type `im.viewer_attrs`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ViewerAttrs {
     /// Wire name "actions": string, optional.
@@ -1069,3 +1138,11 @@ impl ::bitrix24_runtime::loose::Loose for ViewerAttrs {
 
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(ViewerAttrs);
+
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ViewerAttrs,
+    r#"{"type":"object","properties":{"actions":{"anyOf":[{"type":"string"},{"type":"null"}]},"imChatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"objectId":{"anyOf":[{"type":"string"},{"type":"null"}]},"src":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewer":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerGroupBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerResized":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerType":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.viewer_attrs`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -12,7 +12,6 @@
 /// The type `imbot.bot`, defined once for every spec that refers to it.
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Bot {
     /// Wire name "backgroundId": string, optional.
@@ -124,10 +123,17 @@ impl ::bitrix24_runtime::loose::Loose for Bot {
 #[cfg(feature = "imbot")]
 ::bitrix24_runtime::loose_deserialize!(Bot);
 
+#[cfg(feature = "imbot")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Bot,
+    r#"{"type":"object","properties":{"backgroundId":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"countChat":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"countCommand":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"countMessage":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"countUser":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"eventMode":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isHidden":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReactionsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSupportOpenline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"language":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `imbot.bot`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `imbot.command`, defined once for every spec that refers to it.
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Command {
     /// Wire name "botId": integer, optional.
@@ -182,10 +188,17 @@ impl ::bitrix24_runtime::loose::Loose for Command {
 #[cfg(feature = "imbot")]
 ::bitrix24_runtime::loose_deserialize!(Command);
 
+#[cfg(feature = "imbot")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Command,
+    r#"{"type":"object","properties":{"botId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"command":{"anyOf":[{"type":"string"},{"type":"null"}]},"common":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extranetSupport":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"hidden":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `imbot.command`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `imbot.lang`, defined once for every spec that refers to it.
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Lang {
     /// Wire name "LANGUAGE_ID": string, required.
@@ -255,10 +268,17 @@ impl ::bitrix24_runtime::loose::Loose for Lang {
 #[cfg(feature = "imbot")]
 ::bitrix24_runtime::loose_deserialize!(Lang);
 
+#[cfg(feature = "imbot")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Lang,
+    r#"{"type":"object","properties":{"LANGUAGE_ID":{"type":"string"},"PARAMS":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["LANGUAGE_ID","TITLE"],"additionalProperties":true,"description":"The type `imbot.lang`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `imbot.user`, defined once for every spec that refers to it.
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct User {
     /// Wire name "active": boolean, optional.
@@ -307,10 +327,17 @@ impl ::bitrix24_runtime::loose::Loose for User {
 #[cfg(feature = "imbot")]
 ::bitrix24_runtime::loose_deserialize!(User);
 
+#[cfg(feature = "imbot")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    User,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `imbot.user`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `imbot.user_2`, defined once for every spec that refers to it.
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct User2 {
     /// Wire name "FIRST_NAME": string, optional.
@@ -398,10 +425,17 @@ impl ::bitrix24_runtime::loose::Loose for User2 {
 #[cfg(feature = "imbot")]
 ::bitrix24_runtime::loose_deserialize!(User2);
 
+#[cfg(feature = "imbot")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    User2,
+    r#"{"type":"object","properties":{"FIRST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_BOT":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_EXTRANET":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_NETWORK":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `imbot.user_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `imbot.user_3`, defined once for every spec that refers to it.
 #[cfg(feature = "imbot")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct User3 {
     /// Wire name "absent": boolean, optional.
@@ -554,3 +588,11 @@ impl ::bitrix24_runtime::loose::Loose for User3 {
 
 #[cfg(feature = "imbot")]
 ::bitrix24_runtime::loose_deserialize!(User3);
+
+#[cfg(feature = "imbot")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    User3,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"externalAuthId":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"firstName":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastActivityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"phones":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `imbot.user_3`, defined once for every spec that refers to it."}"#,
+    []
+);

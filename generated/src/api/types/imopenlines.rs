@@ -11,7 +11,6 @@
 /// The type `imopenlines.chat`, defined once for every spec that refers to it.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Chat {
     /// Wire name "description": string, optional.
@@ -50,10 +49,17 @@ impl ::bitrix24_runtime::loose::Loose for Chat {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(Chat);
 
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Chat,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `imopenlines.chat`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `imopenlines.chat_2`, defined once for every spec that refers to it.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Chat2 {
     /// Wire name "id": string, required.
@@ -121,10 +127,17 @@ impl ::bitrix24_runtime::loose::Loose for Chat2 {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(Chat2);
 
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Chat2,
+    r#"{"type":"object","properties":{"id":{"type":"string"},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"The type `imopenlines.chat_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `imopenlines.entity_link`, defined once for every spec that refers to it.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EntityLink {
     /// Wire name "id": string, optional.
@@ -158,10 +171,17 @@ impl ::bitrix24_runtime::loose::Loose for EntityLink {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(EntityLink);
 
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EntityLink,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `imopenlines.entity_link`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `imopenlines.queue_users_fields`, defined once for every spec that refers to it.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct QueueUsersFields {
     /// Wire name "USER_AVATAR": string, optional.
@@ -215,6 +235,15 @@ impl ::bitrix24_runtime::loose::Loose for QueueUsersFields {
 ::bitrix24_runtime::loose_deserialize!(QueueUsersFields);
 
 #[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    QueueUsersFields,
+    r#"{"type":"object","properties":{"USER_AVATAR":{"anyOf":[{"$dep":0},{"type":"null"}]},"USER_AVATAR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_NAME":{"anyOf":[{"$dep":1},{"type":"null"}]},"USER_WORK_POSITION":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"The type `imopenlines.queue_users_fields`, defined once for every spec that refers to it."}"#,
+    [QueueUsersFieldsUserAvatar, QueueUsersFieldsUserName,
+    QueueUsersFieldsUserWorkPosition]
+);
+
+#[cfg(feature = "imopenlines")]
 pub type QueueUsersFieldsUserAvatar = super::super::enums::StringNull;
 
 #[cfg(feature = "imopenlines")]
@@ -226,7 +255,6 @@ pub type QueueUsersFieldsUserWorkPosition = super::super::enums::StringNull;
 /// The type `imopenlines.user`, defined once for every spec that refers to it.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct User {
     /// Wire name "email": string, optional.
@@ -379,8 +407,15 @@ impl ::bitrix24_runtime::loose::Loose for User {
 ::bitrix24_runtime::loose_deserialize!(User);
 
 #[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    User,
+    r#"{"type":"object","properties":{"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"type":"string"},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"phone":{"anyOf":[{"type":"string"},{"type":"null"}]},"picture":{"anyOf":[{"$dep":0},{"type":"null"}]},"skip_phone_validate":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"The type `imopenlines.user`, defined once for every spec that refers to it."}"#,
+    [UserPicture]
+);
+
+#[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UserPicture {
     /// Wire name "url": string, optional.
@@ -429,3 +464,11 @@ impl ::bitrix24_runtime::loose::Loose for UserPicture {
 
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(UserPicture);
+
+#[cfg(feature = "imopenlines")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserPicture,
+    r#"{"type":"object","properties":{"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);

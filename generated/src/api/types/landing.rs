@@ -8,7 +8,6 @@
 /// The type `landing.meta`, defined once for every spec that refers to it.
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Meta {
     /// Wire name "CREATED_BY_ID": string, optional.
@@ -108,10 +107,17 @@ impl ::bitrix24_runtime::loose::Loose for Meta {
 #[cfg(feature = "landing")]
 ::bitrix24_runtime::loose_deserialize!(Meta);
 
+#[cfg(feature = "landing")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Meta,
+    r#"{"type":"object","properties":{"CREATED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESIGNER_MODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FAVORITE_META":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING_TPL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFIED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_TPL_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `landing.meta`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `landing.params`, defined once for every spec that refers to it.
 #[cfg(feature = "landing")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Params {
     /// Wire name "deleted": boolean, optional.
@@ -183,3 +189,11 @@ impl ::bitrix24_runtime::loose::Loose for Params {
 
 #[cfg(feature = "landing")]
 ::bitrix24_runtime::loose_deserialize!(Params);
+
+#[cfg(feature = "landing")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Params,
+    r#"{"type":"object","properties":{"deleted":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit_mode":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"get_content":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `landing.params`, defined once for every spec that refers to it."}"#,
+    []
+);

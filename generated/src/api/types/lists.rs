@@ -10,7 +10,6 @@
 /// The type `lists.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "lists")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields {
     /// Wire name "ACTIVE": string, optional.
@@ -186,6 +185,14 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 ::bitrix24_runtime::loose_deserialize!(Fields);
 
 #[cfg(feature = "lists")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"DETAIL_PICTURE":true,"EXTERNAL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"PICTURE":true,"SECTION_PROPERTY":true,"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["NAME"],"additionalProperties":true,"description":"The type `lists.fields`, defined once for every spec that refers to it."}"#,
+    [FieldsActive, FieldsDescriptionType]
+);
+
+#[cfg(feature = "lists")]
 pub type FieldsActive = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "lists")]
@@ -194,7 +201,6 @@ pub type FieldsDescriptionType = super::super::enums::TextHtml;
 /// The type `lists.fields_2`, defined once for every spec that refers to it.
 #[cfg(feature = "lists")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields2 {
     /// Wire name "BIZPROC": string, optional.
@@ -293,12 +299,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields2 {
 ::bitrix24_runtime::loose_deserialize!(Fields2);
 
 #[cfg(feature = "lists")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields2,
+    r#"{"type":"object","properties":{"BIZPROC":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"PICTURE":true,"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["NAME"],"additionalProperties":true,"description":"The type `lists.fields_2`, defined once for every spec that refers to it."}"#,
+    [Fields2Bizproc]
+);
+
+#[cfg(feature = "lists")]
 pub type Fields2Bizproc = ::bitrix24_runtime::YesNo;
 
 /// The type `lists.messages`, defined once for every spec that refers to it.
 #[cfg(feature = "lists")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Messages {
     /// Wire name "ELEMENTS_NAME": string, optional.
@@ -455,10 +468,17 @@ impl ::bitrix24_runtime::loose::Loose for Messages {
 #[cfg(feature = "lists")]
 ::bitrix24_runtime::loose_deserialize!(Messages);
 
+#[cfg(feature = "lists")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Messages,
+    r#"{"type":"object","properties":{"ELEMENTS_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_ADD":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_DELETE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_EDIT":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTIONS_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_ADD":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_DELETE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_EDIT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `lists.messages`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `lists.settings`, defined once for every spec that refers to it.
 #[cfg(feature = "lists")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings {
     /// Wire name "ADD_READ_ONLY_FIELD": string, optional.
@@ -559,3 +579,11 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 
 #[cfg(feature = "lists")]
 ::bitrix24_runtime::loose_deserialize!(Settings);
+
+#[cfg(feature = "lists")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings,
+    r#"{"type":"object","properties":{"ADD_READ_ONLY_FIELD":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDIT_READ_ONLY_FIELD":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_ADD_FORM":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_EDIT_FORM":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_FIELD_PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `lists.settings`, defined once for every spec that refers to it."}"#,
+    []
+);

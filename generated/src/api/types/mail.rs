@@ -11,7 +11,6 @@
 /// The type `mail.item`, defined once for every spec that refers to it.
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "filterable": boolean, optional.
@@ -60,10 +59,17 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg(feature = "mail")]
 ::bitrix24_runtime::loose_deserialize!(Item);
 
+#[cfg(feature = "mail")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"filterable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `mail.item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `mail.item_2`, defined once for every spec that refers to it.
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item2 {
     /// Wire name "name": string, optional.
@@ -102,10 +108,17 @@ impl ::bitrix24_runtime::loose::Loose for Item2 {
 #[cfg(feature = "mail")]
 ::bitrix24_runtime::loose_deserialize!(Item2);
 
+#[cfg(feature = "mail")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item2,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `mail.item_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `mail.item_3`, defined once for every spec that refers to it.
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item3 {
     /// Wire name "email": string, optional.
@@ -149,10 +162,17 @@ impl ::bitrix24_runtime::loose::Loose for Item3 {
 #[cfg(feature = "mail")]
 ::bitrix24_runtime::loose_deserialize!(Item3);
 
+#[cfg(feature = "mail")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item3,
+    r#"{"type":"object","properties":{"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"senderName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `mail.item_3`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `mail.item_4`, defined once for every spec that refers to it.
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item4 {
     /// Wire name "email": string, optional.
@@ -191,10 +211,17 @@ impl ::bitrix24_runtime::loose::Loose for Item4 {
 #[cfg(feature = "mail")]
 ::bitrix24_runtime::loose_deserialize!(Item4);
 
+#[cfg(feature = "mail")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item4,
+    r#"{"type":"object","properties":{"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `mail.item_4`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `mail.pagination`, defined once for every spec that refers to it.
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Pagination {
     /// Wire name "limit": integer, optional.
@@ -266,3 +293,11 @@ impl ::bitrix24_runtime::loose::Loose for Pagination {
 
 #[cfg(feature = "mail")]
 ::bitrix24_runtime::loose_deserialize!(Pagination);
+
+#[cfg(feature = "mail")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Pagination,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"page":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `mail.pagination`, defined once for every spec that refers to it."}"#,
+    []
+);

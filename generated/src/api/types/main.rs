@@ -7,7 +7,6 @@
 /// The type `main.item`, defined once for every spec that refers to it.
 #[cfg(feature = "main")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "auditTypeId": string, optional.
@@ -82,3 +81,11 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 
 #[cfg(feature = "main")]
 ::bitrix24_runtime::loose_deserialize!(Item);
+
+#[cfg(feature = "main")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"auditTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"itemId":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"severity":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `main.item`, defined once for every spec that refers to it."}"#,
+    []
+);

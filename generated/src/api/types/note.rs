@@ -11,7 +11,6 @@
 /// The type `note.item`, defined once for every spec that refers to it.
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "filterable": boolean, optional.
@@ -60,10 +59,17 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg(feature = "note")]
 ::bitrix24_runtime::loose_deserialize!(Item);
 
+#[cfg(feature = "note")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"filterable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `note.item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `note.item_2`, defined once for every spec that refers to it.
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item2 {
     /// Wire name "name": string, optional.
@@ -102,10 +108,17 @@ impl ::bitrix24_runtime::loose::Loose for Item2 {
 #[cfg(feature = "note")]
 ::bitrix24_runtime::loose_deserialize!(Item2);
 
+#[cfg(feature = "note")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item2,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `note.item_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `note.item_3`, defined once for every spec that refers to it.
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item3 {
     /// Wire name "createdAt": string, optional.
@@ -181,10 +194,17 @@ impl ::bitrix24_runtime::loose::Loose for Item3 {
 #[cfg(feature = "note")]
 ::bitrix24_runtime::loose_deserialize!(Item3);
 
+#[cfg(feature = "note")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item3,
+    r#"{"type":"object","properties":{"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"policyLevel":{"anyOf":[{"type":"string"},{"type":"null"}]},"position":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `note.item_3`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `note.item_4`, defined once for every spec that refers to it.
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item4 {
     /// Wire name "collectionId": integer, optional.
@@ -272,10 +292,17 @@ impl ::bitrix24_runtime::loose::Loose for Item4 {
 #[cfg(feature = "note")]
 ::bitrix24_runtime::loose_deserialize!(Item4);
 
+#[cfg(feature = "note")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item4,
+    r#"{"type":"object","properties":{"collectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"markdown":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"position":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `note.item_4`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `note.item_5`, defined once for every spec that refers to it.
 #[cfg(feature = "note")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item5 {
     /// Wire name "assetMarkdown": string, optional.
@@ -344,3 +371,11 @@ impl ::bitrix24_runtime::loose::Loose for Item5 {
 
 #[cfg(feature = "note")]
 ::bitrix24_runtime::loose_deserialize!(Item5);
+
+#[cfg(feature = "note")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item5,
+    r#"{"type":"object","properties":{"assetMarkdown":{"anyOf":[{"type":"string"},{"type":"null"}]},"assetType":{"anyOf":[{"type":"string"},{"type":"null"}]},"documentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"mimeType":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `note.item_5`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -8,7 +8,6 @@
 /// The type `pay_system.checkout_data`, defined once for every spec that refers to it.
 #[cfg(feature = "pay_system")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckoutData {
     /// Wire name "CURRENCY": string, optional.
@@ -121,10 +120,17 @@ impl ::bitrix24_runtime::loose::Loose for CheckoutData {
 #[cfg(feature = "pay_system")]
 ::bitrix24_runtime::loose_deserialize!(CheckoutData);
 
+#[cfg(feature = "pay_system")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckoutData,
+    r#"{"type":"object","properties":{"CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXTERNAL_PAYMENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PAYMENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PAYSYSTEM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"RETURN_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"SUM":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `pay_system.checkout_data`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `pay_system.codes`, defined once for every spec that refers to it.
 #[cfg(feature = "pay_system")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Codes {
     /// Wire name "DEFAULT": object, optional.
@@ -229,8 +235,15 @@ impl ::bitrix24_runtime::loose::Loose for Codes {
 ::bitrix24_runtime::loose_deserialize!(Codes);
 
 #[cfg(feature = "pay_system")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Codes,
+    r#"{"type":"object","properties":{"DEFAULT":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP":{"anyOf":[{"type":"string"},{"type":"null"}]},"INPUT":true,"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `pay_system.codes`, defined once for every spec that refers to it."}"#,
+    [CodesDefault]
+);
+
+#[cfg(feature = "pay_system")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CodesDefault {
     /// Wire name "PROVIDER_KEY": string, optional.
@@ -292,3 +305,11 @@ impl ::bitrix24_runtime::loose::Loose for CodesDefault {
 
 #[cfg(feature = "pay_system")]
 ::bitrix24_runtime::loose_deserialize!(CodesDefault);
+
+#[cfg(feature = "pay_system")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CodesDefault,
+    r#"{"type":"object","properties":{"PROVIDER_KEY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);

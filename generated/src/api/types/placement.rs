@@ -7,7 +7,6 @@
 /// The type `placement.lang_all`, defined once for every spec that refers to it.
 #[cfg(feature = "placement")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LangAll {
     /// Wire name "DESCRIPTION": string, optional.
@@ -79,3 +78,11 @@ impl ::bitrix24_runtime::loose::Loose for LangAll {
 
 #[cfg(feature = "placement")]
 ::bitrix24_runtime::loose_deserialize!(LangAll);
+
+#[cfg(feature = "placement")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LangAll,
+    r#"{"type":"object","properties":{"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `placement.lang_all`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -8,7 +8,6 @@
 /// The type `rpa.field`, defined once for every spec that refers to it.
 #[cfg(feature = "rpa")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Field {
     /// Wire name "image": string, optional.
@@ -92,10 +91,17 @@ impl ::bitrix24_runtime::loose::Loose for Field {
 #[cfg(feature = "rpa")]
 ::bitrix24_runtime::loose_deserialize!(Field);
 
+#[cfg(feature = "rpa")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Field,
+    r#"{"type":"object","properties":{"image":{"anyOf":[{"type":"string"},{"type":"null"}]},"permissions":true,"settings":true,"title":{"type":"string"}},"required":["title"],"additionalProperties":true,"description":"The type `rpa.field`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `rpa.users`, defined once for every spec that refers to it.
 #[cfg(feature = "rpa")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Users {
     /// Wire name "fullName": string, optional.
@@ -170,3 +176,11 @@ impl ::bitrix24_runtime::loose::Loose for Users {
 
 #[cfg(feature = "rpa")]
 ::bitrix24_runtime::loose_deserialize!(Users);
+
+#[cfg(feature = "rpa")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Users,
+    r#"{"type":"object","properties":{"fullName":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"secondName":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `rpa.users`, defined once for every spec that refers to it."}"#,
+    []
+);

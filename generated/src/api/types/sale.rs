@@ -36,7 +36,6 @@
 /// The type `sale.active`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Active {
     /// Wire name "isImmutable": boolean, optional.
@@ -80,10 +79,17 @@ impl ::bitrix24_runtime::loose::Loose for Active {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Active);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Active,
+    r#"{"type":"object","properties":{"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.active`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.basket_item`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BasketItem {
     /// Wire name "basePrice": integer, optional.
@@ -261,10 +267,17 @@ impl ::bitrix24_runtime::loose::Loose for BasketItem {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(BasketItem);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BasketItem,
+    r#"{"type":"object","properties":{"basePrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canBuy":{"anyOf":[{"type":"string"},{"type":"null"}]},"catalogXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"customPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateUpdate":{"anyOf":[{"type":"string"},{"type":"null"}]},"dimensions":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountPrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"properties":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reservations":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"vatRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"weight":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.basket_item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.basket_property`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BasketProperty {
     /// Wire name "basketId": integer, optional.
@@ -324,10 +337,17 @@ impl ::bitrix24_runtime::loose::Loose for BasketProperty {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(BasketProperty);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BasketProperty,
+    r#"{"type":"object","properties":{"basketId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.basket_property`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.field_descriptor`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptor {
     /// Wire name "filterLabel": string, optional.
@@ -421,10 +441,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptor {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptor);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptor,
+    r#"{"type":"object","properties":{"filterLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"formLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"listLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"upperName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.field_descriptor`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields {
     /// Wire name "ACTION": string, optional.
@@ -463,10 +490,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Fields);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.fields`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.fields_2`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields2 {
     /// Wire name "active": string, optional.
@@ -787,6 +821,15 @@ impl ::bitrix24_runtime::loose::Loose for Fields2 {
 ::bitrix24_runtime::loose_deserialize!(Fields2);
 
 #[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields2,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"defaultValue":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddress":{"anyOf":[{"type":"string"},{"type":"null"}]},"isEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"isFiltered":{"anyOf":[{"$dep":1},{"type":"null"}]},"isPayer":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"isProfileName":{"anyOf":[{"type":"string"},{"type":"null"}]},"isZip":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"$dep":2},{"type":"null"}]},"name":{"type":"string"},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"propsGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"required":{"anyOf":[{"$dep":3},{"type":"null"}]},"settings":{"anyOf":[{"$dep":4},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"userProps":{"anyOf":[{"$dep":5},{"type":"null"}]},"util":{"anyOf":[{"$dep":6},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["name"],"additionalProperties":true,"description":"The type `sale.fields_2`, defined once for every spec that refers to it."}"#,
+    [Fields2Active, Fields2IsFiltered, Fields2Multiple, Fields2Required, Fields2Settings,
+    Fields2UserProps, Fields2Util]
+);
+
+#[cfg(feature = "sale")]
 pub type Fields2Active = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "sale")]
@@ -811,7 +854,6 @@ pub type Fields2Util = ::bitrix24_runtime::YesNo;
 /// The type `sale.fields_3`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields3 {
     /// Wire name "active": string, optional.
@@ -1058,6 +1100,15 @@ impl ::bitrix24_runtime::loose::Loose for Fields3 {
 ::bitrix24_runtime::loose_deserialize!(Fields3);
 
 #[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields3,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"defaultValue":true,"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"isFiltered":{"anyOf":[{"$dep":1},{"type":"null"}]},"multiple":{"anyOf":[{"$dep":2},{"type":"null"}]},"name":{"type":"string"},"personTypeId":{"type":"integer","format":"int64"},"propsGroupId":{"type":"integer","format":"int64"},"required":{"anyOf":[{"$dep":3},{"type":"null"}]},"settings":{"anyOf":[{"$dep":4},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"$dep":5},"userProps":{"anyOf":[{"$dep":6},{"type":"null"}]},"util":{"anyOf":[{"$dep":7},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["name","personTypeId","propsGroupId","type"],"additionalProperties":true,"description":"The type `sale.fields_3`, defined once for every spec that refers to it."}"#,
+    [Fields3Active, Fields3IsFiltered, Fields3Multiple, Fields3Required, Fields3Settings,
+    Fields3Type, Fields3UserProps, Fields3Util]
+);
+
+#[cfg(feature = "sale")]
 pub type Fields3Active = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "sale")]
@@ -1085,7 +1136,6 @@ pub type Fields3Util = ::bitrix24_runtime::YesNo;
 /// The type `sale.fields_4`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields4 {
     /// Wire name "active": string, optional.
@@ -1180,10 +1230,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields4 {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Fields4);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields4,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["name"],"additionalProperties":true,"description":"The type `sale.fields_4`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.fields_5`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields5 {
     /// Wire name "entityId": integer, required.
@@ -1256,12 +1313,19 @@ impl ::bitrix24_runtime::loose::Loose for Fields5 {
 ::bitrix24_runtime::loose_deserialize!(Fields5);
 
 #[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields5,
+    r#"{"type":"object","properties":{"entityId":{"type":"integer","format":"int64"},"entityType":{"$dep":0},"propertyId":{"type":"integer","format":"int64"}},"required":["entityId","entityType","propertyId"],"additionalProperties":true,"description":"The type `sale.fields_5`, defined once for every spec that refers to it."}"#,
+    [Fields5EntityType]
+);
+
+#[cfg(feature = "sale")]
 pub type Fields5EntityType = super::super::enums::PDLT;
 
 /// The type `sale.fields_6`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields6 {
     /// Wire name "max": object, optional.
@@ -1295,6 +1359,14 @@ impl ::bitrix24_runtime::loose::Loose for Fields6 {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Fields6);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields6,
+    r#"{"type":"object","properties":{"max":{"anyOf":[{"$dep":0},{"type":"null"}]},"min":{"anyOf":[{"$dep":1},{"type":"null"}]},"step":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.fields_6`, defined once for every spec that refers to it."}"#,
+    [Fields6Max, Fields6Min, Fields6Step]
+);
+
 /// The type `sale.active`, defined once in `types`.
 #[cfg(feature = "sale")]
 pub type Fields6Max = super::super::types::sale::Active;
@@ -1310,7 +1382,6 @@ pub type Fields6Step = super::super::types::sale::Active;
 /// The type `sale.fields_7`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields7 {
     /// Wire name "name": string, required.
@@ -1379,10 +1450,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields7 {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Fields7);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields7,
+    r#"{"type":"object","properties":{"name":{"type":"string"},"personTypeId":{"type":"integer","format":"int64"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["name","personTypeId"],"additionalProperties":true,"description":"The type `sale.fields_7`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.payment`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Payment {
     /// Wire name "accountNumber": string, optional.
@@ -1674,10 +1752,17 @@ impl ::bitrix24_runtime::loose::Loose for Payment {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Payment);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Payment,
+    r#"{"type":"object","properties":{"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"comments":{"anyOf":[{"type":"string"},{"type":"null"}]},"companyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"currency":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateBill":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePaid":{"anyOf":[{"type":"string"},{"type":"null"}]},"datePayBefore":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateResponsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"empMarkedId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empPaidId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empResponsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"empReturnId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"externalPayment":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"isReturn":{"anyOf":[{"type":"string"},{"type":"null"}]},"marked":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paid":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnComment":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payReturnNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paySystemIsCash":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemName":{"anyOf":[{"type":"string"},{"type":"null"}]},"paySystemXmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"payVoucherNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"priceCod":{"anyOf":[{"type":"string"},{"type":"null"}]},"psCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"psInvoiceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"psResponseDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatus":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusDescription":{"anyOf":[{"type":"string"},{"type":"null"}]},"psStatusMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"psSum":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reasonMarked":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sum":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updated1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"version1c":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.payment`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.payment_item_basket`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PaymentItemBasket {
     /// Wire name "basketId": integer, optional.
@@ -1732,10 +1817,17 @@ impl ::bitrix24_runtime::loose::Loose for PaymentItemBasket {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(PaymentItemBasket);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PaymentItemBasket,
+    r#"{"type":"object","properties":{"basketId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paymentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.payment_item_basket`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.payment_item_shipment`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PaymentItemShipment {
     /// Wire name "dateInsert": string, optional.
@@ -1785,10 +1877,17 @@ impl ::bitrix24_runtime::loose::Loose for PaymentItemShipment {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(PaymentItemShipment);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PaymentItemShipment,
+    r#"{"type":"object","properties":{"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paymentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"shipmentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.payment_item_shipment`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.person_type`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PersonType {
     /// Wire name "active": string, optional.
@@ -1842,10 +1941,17 @@ impl ::bitrix24_runtime::loose::Loose for PersonType {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(PersonType);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PersonType,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.person_type`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.propertie`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Propertie {
     /// Wire name "active": string, optional.
@@ -2036,8 +2142,15 @@ impl ::bitrix24_runtime::loose::Loose for Propertie {
 ::bitrix24_runtime::loose_deserialize!(Propertie);
 
 #[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Propertie,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"defaultValue":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"inputFieldLocation":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddress":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddressFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddressTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"isEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"isFiltered":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLocation":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPayer":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"isProfileName":{"anyOf":[{"type":"string"},{"type":"null"}]},"isZip":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"propsGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"required":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":0},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"userProps":{"anyOf":[{"type":"string"},{"type":"null"}]},"util":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.propertie`, defined once for every spec that refers to it."}"#,
+    [PropertieSettings]
+);
+
+#[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PropertieSettings {
     /// Wire name "size": integer, optional.
@@ -2063,10 +2176,17 @@ impl ::bitrix24_runtime::loose::Loose for PropertieSettings {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(PropertieSettings);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PropertieSettings,
+    r#"{"type":"object","properties":{"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `sale.property`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Property {
     /// Wire name "active": object, optional.
@@ -2196,6 +2316,17 @@ impl ::bitrix24_runtime::loose::Loose for Property {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Property);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Property,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"$dep":1},{"type":"null"}]},"defaultValue":{"anyOf":[{"$dep":2},{"type":"null"}]},"description":{"anyOf":[{"$dep":3},{"type":"null"}]},"id":{"anyOf":[{"$dep":4},{"type":"null"}]},"isFiltered":{"anyOf":[{"$dep":5},{"type":"null"}]},"multiple":{"anyOf":[{"$dep":6},{"type":"null"}]},"name":{"anyOf":[{"$dep":7},{"type":"null"}]},"personTypeId":{"anyOf":[{"$dep":8},{"type":"null"}]},"propsGroupId":{"anyOf":[{"$dep":9},{"type":"null"}]},"required":{"anyOf":[{"$dep":10},{"type":"null"}]},"settings":{"anyOf":[{"$dep":11},{"type":"null"}]},"sort":{"anyOf":[{"$dep":12},{"type":"null"}]},"type":{"anyOf":[{"$dep":13},{"type":"null"}]},"userProps":{"anyOf":[{"$dep":14},{"type":"null"}]},"util":{"anyOf":[{"$dep":15},{"type":"null"}]},"xmlId":{"anyOf":[{"$dep":16},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.property`, defined once for every spec that refers to it."}"#,
+    [PropertyActive, PropertyCode, PropertyDefaultValue, PropertyDescription, PropertyId,
+    PropertyIsFiltered, PropertyMultiple, PropertyName, PropertyPersonTypeId,
+    PropertyPropsGroupId, PropertyRequired, PropertySettings, PropertySort, PropertyType,
+    PropertyUserProps, PropertyUtil, PropertyXmlId]
+);
+
 /// The type `sale.active`, defined once in `types`.
 #[cfg(feature = "sale")]
 pub type PropertyActive = super::super::types::sale::Active;
@@ -2267,7 +2398,6 @@ pub type PropertyXmlId = super::super::types::sale::Active;
 /// The type `sale.property_2`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Property2 {
     /// Wire name "active": string, optional.
@@ -2464,8 +2594,15 @@ impl ::bitrix24_runtime::loose::Loose for Property2 {
 ::bitrix24_runtime::loose_deserialize!(Property2);
 
 #[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Property2,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"defaultValue":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"inputFieldLocation":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddress":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddressFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddressTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"isEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"isFiltered":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLocation":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLocation4tax":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPayer":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"isProfileName":{"anyOf":[{"type":"string"},{"type":"null"}]},"isZip":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"propsGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"required":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"$dep":0},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"userProps":{"anyOf":[{"type":"string"},{"type":"null"}]},"util":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.property_2`, defined once for every spec that refers to it."}"#,
+    [Property2Settings]
+);
+
+#[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Property2Settings {
     /// Wire name "maxlength": string, optional.
@@ -2499,10 +2636,17 @@ impl ::bitrix24_runtime::loose::Loose for Property2Settings {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Property2Settings);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Property2Settings,
+    r#"{"type":"object","properties":{"maxlength":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiline":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `sale.property_3`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Property3 {
     /// Wire name "active": string, optional.
@@ -2698,10 +2842,17 @@ impl ::bitrix24_runtime::loose::Loose for Property3 {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Property3);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Property3,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"defaultValue":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"inputFieldLocation":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddress":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddressFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"isAddressTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"isEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"isFiltered":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLocation":{"anyOf":[{"type":"string"},{"type":"null"}]},"isLocation4tax":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPayer":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"isProfileName":{"anyOf":[{"type":"string"},{"type":"null"}]},"isZip":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"propsGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"required":{"anyOf":[{"type":"string"},{"type":"null"}]},"settings":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"userProps":{"anyOf":[{"type":"string"},{"type":"null"}]},"util":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.property_3`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.property_group`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PropertyGroup {
     /// Wire name "id": integer, optional.
@@ -2745,10 +2896,17 @@ impl ::bitrix24_runtime::loose::Loose for PropertyGroup {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(PropertyGroup);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PropertyGroup,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.property_group`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.property_relation`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PropertyRelation {
     /// Wire name "entityId": integer, optional.
@@ -2787,10 +2945,17 @@ impl ::bitrix24_runtime::loose::Loose for PropertyRelation {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(PropertyRelation);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PropertyRelation,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"propertyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.property_relation`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.property_variant`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PropertyVariant {
     /// Wire name "description": string, optional.
@@ -2845,10 +3010,17 @@ impl ::bitrix24_runtime::loose::Loose for PropertyVariant {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(PropertyVariant);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PropertyVariant,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"orderPropsId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.property_variant`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.settings`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings {
     /// Wire name "maxlength": integer, optional.
@@ -2924,12 +3096,19 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 ::bitrix24_runtime::loose_deserialize!(Settings);
 
 #[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings,
+    r#"{"type":"object","properties":{"maxlength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"minlength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"pattern":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.settings`, defined once for every spec that refers to it."}"#,
+    [SettingsPattern]
+);
+
+#[cfg(feature = "sale")]
 pub type SettingsPattern = ::bitrix24_runtime::YesNo;
 
 /// The type `sale.settings_2`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings2 {
     /// Wire name "active": string, optional.
@@ -3192,6 +3371,15 @@ impl ::bitrix24_runtime::loose::Loose for Settings2 {
 ::bitrix24_runtime::loose_deserialize!(Settings2);
 
 #[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings2,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"defaultValue":true,"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"isFiltered":{"anyOf":[{"$dep":1},{"type":"null"}]},"maxlength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"multiline":{"anyOf":[{"type":"string"},{"type":"null"}]},"multiple":{"anyOf":[{"$dep":2},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"personTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"propsGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"required":{"anyOf":[{"$dep":3},{"type":"null"}]},"settings":{"anyOf":[{"$dep":4},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"$dep":5},{"type":"null"}]},"userProps":{"anyOf":[{"$dep":6},{"type":"null"}]},"util":{"anyOf":[{"$dep":7},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.settings_2`, defined once for every spec that refers to it."}"#,
+    [Settings2Active, Settings2IsFiltered, Settings2Multiple, Settings2Required,
+    Settings2Settings, Settings2Type, Settings2UserProps, Settings2Util]
+);
+
+#[cfg(feature = "sale")]
 pub type Settings2Active = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "sale")]
@@ -3219,7 +3407,6 @@ pub type Settings2Util = ::bitrix24_runtime::YesNo;
 /// The type `sale.settings_3`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings3 {
     /// Wire name "fields": object, optional.
@@ -3269,6 +3456,14 @@ impl ::bitrix24_runtime::loose::Loose for Settings3 {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Settings3);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings3,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.settings_3`, defined once for every spec that refers to it."}"#,
+    [Settings3Fields]
+);
+
 /// The type `sale.fields_6`, defined once in `types`.
 #[cfg(feature = "sale")]
 pub type Settings3Fields = super::super::types::sale::Fields6;
@@ -3276,7 +3471,6 @@ pub type Settings3Fields = super::super::types::sale::Fields6;
 /// The type `sale.shipment_item`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShipmentItem {
     /// Wire name "basketId": integer, optional.
@@ -3346,10 +3540,17 @@ impl ::bitrix24_runtime::loose::Loose for ShipmentItem {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(ShipmentItem);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShipmentItem,
+    r#"{"type":"object","properties":{"basketId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"orderDeliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"reservedQuantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.shipment_item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.shipment_item_2`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShipmentItem2 {
     /// Wire name "basketId": integer, optional.
@@ -3419,10 +3620,17 @@ impl ::bitrix24_runtime::loose::Loose for ShipmentItem2 {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(ShipmentItem2);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ShipmentItem2,
+    r#"{"type":"object","properties":{"basketId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateInsert":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"orderDeliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"reservedQuantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.shipment_item_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.status`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Status {
     /// Wire name "color": string, optional.
@@ -3476,10 +3684,17 @@ impl ::bitrix24_runtime::loose::Loose for Status {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Status);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Status,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.status`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.status_2`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Status2 {
     /// Wire name "color": string, optional.
@@ -3533,10 +3748,17 @@ impl ::bitrix24_runtime::loose::Loose for Status2 {
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(Status2);
 
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Status2,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"notify":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.status_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `sale.status_lang`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusLang {
     /// Wire name "description": string, optional.
@@ -3579,3 +3801,11 @@ impl ::bitrix24_runtime::loose::Loose for StatusLang {
 
 #[cfg(feature = "sale")]
 ::bitrix24_runtime::loose_deserialize!(StatusLang);
+
+#[cfg(feature = "sale")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusLang,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"lid":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sale.status_lang`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -8,7 +8,6 @@
 /// The type `sign.b2e.member`, defined once for every spec that refers to it.
 #[cfg(feature = "sign.b2e")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Member {
     /// Wire name "party": integer, optional.
@@ -58,8 +57,15 @@ impl ::bitrix24_runtime::loose::Loose for Member {
 ::bitrix24_runtime::loose_deserialize!(Member);
 
 #[cfg(feature = "sign.b2e")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Member,
+    r#"{"type":"object","properties":{"party":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"state":{"anyOf":[{"$dep":0},{"type":"null"}]},"uid":{"anyOf":[{"type":"string"},{"type":"null"}]},"user":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sign.b2e.member`, defined once for every spec that refers to it."}"#,
+    [MemberState, MemberUser]
+);
+
+#[cfg(feature = "sign.b2e")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MemberState {
     /// Wire name "code": string, optional.
@@ -89,6 +95,14 @@ impl ::bitrix24_runtime::loose::Loose for MemberState {
 #[cfg(feature = "sign.b2e")]
 ::bitrix24_runtime::loose_deserialize!(MemberState);
 
+#[cfg(feature = "sign.b2e")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MemberState,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `sign.b2e.user`, defined once in `types`.
 #[cfg(feature = "sign.b2e")]
 pub type MemberUser = super::super::types::sign_b2e::User;
@@ -96,7 +110,6 @@ pub type MemberUser = super::super::types::sign_b2e::User;
 /// The type `sign.b2e.user`, defined once for every spec that refers to it.
 #[cfg(feature = "sign.b2e")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct User {
     /// Wire name "employeeCode": string, optional.
@@ -134,3 +147,11 @@ impl ::bitrix24_runtime::loose::Loose for User {
 
 #[cfg(feature = "sign.b2e")]
 ::bitrix24_runtime::loose_deserialize!(User);
+
+#[cfg(feature = "sign.b2e")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    User,
+    r#"{"type":"object","properties":{"employeeCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"employeeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `sign.b2e.user`, defined once for every spec that refers to it."}"#,
+    []
+);

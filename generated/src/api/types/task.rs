@@ -42,7 +42,6 @@
 /// The type `task.action`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Action {
     /// Wire name "accept": boolean, optional.
@@ -232,10 +231,17 @@ impl ::bitrix24_runtime::loose::Loose for Action {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Action);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Action,
+    r#"{"type":"object","properties":{"accept":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"addFavorite":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"approve":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklist.add":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklist.reorder":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistAddItems":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"complete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"create":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"dayplan.timer.toggle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"decline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"defer":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"delegate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"deleteFavorite":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"disapprove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit.originator":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit.plan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"elapsedtime.add":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"favorite.add":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"favorite.delete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"pause":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"rate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"remove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"renew":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"start":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"take":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.action`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.action_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Action2 {
     /// Wire name "add": boolean, optional.
@@ -329,10 +335,17 @@ impl ::bitrix24_runtime::loose::Loose for Action2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Action2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Action2,
+    r#"{"type":"object","properties":{"add":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"addAccomplice":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"modify":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"remove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"toggle":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.action_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.add`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Add {
     /// Wire name "mandatoryParamsCount": integer, optional.
@@ -371,6 +384,14 @@ impl ::bitrix24_runtime::loose::Loose for Add {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Add);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Add,
+    r#"{"type":"object","properties":{"mandatoryParamsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"staticMethod":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.add`, defined once for every spec that refers to it."}"#,
+    [AddParamsItem]
+);
+
 /// The type `task.param`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type AddParamsItem = super::super::types::task::Param;
@@ -378,7 +399,6 @@ pub type AddParamsItem = super::super::types::task::Param;
 /// The type `task.arfields`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Arfields {
     /// Wire name "COMMENT_TEXT": string, required.
@@ -448,10 +468,17 @@ impl ::bitrix24_runtime::loose::Loose for Arfields {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Arfields);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Arfields,
+    r#"{"type":"object","properties":{"COMMENT_TEXT":{"type":"string"},"SECONDS":{"type":"integer","format":"int64"},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["COMMENT_TEXT","SECONDS"],"additionalProperties":true,"description":"The type `task.arfields`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.attached_objects`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachedObjects {
     /// Wire name "ATTACHMENT_ID": string, optional.
@@ -508,10 +535,17 @@ impl ::bitrix24_runtime::loose::Loose for AttachedObjects {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(AttachedObjects);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachedObjects,
+    r#"{"type":"object","properties":{"ATTACHMENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.attached_objects`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.attachments`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Attachments {
     /// Wire name "ATTACHMENT_ID": integer, optional.
@@ -568,10 +602,17 @@ impl ::bitrix24_runtime::loose::Loose for Attachments {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Attachments);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Attachments,
+    r#"{"type":"object","properties":{"ATTACHMENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"FILE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.attachments`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.check_list_item`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckListItem {
     /// Wire name "attachments": object, optional.
@@ -689,6 +730,14 @@ impl ::bitrix24_runtime::loose::Loose for CheckListItem {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CheckListItem);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckListItem,
+    r#"{"type":"object","properties":{"attachments":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"completedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"copiedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"displaySortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.check_list_item`, defined once for every spec that refers to it."}"#,
+    [CheckListItemMembersItem]
+);
+
 /// The type `task.member`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type CheckListItemMembersItem = super::super::types::task::Member;
@@ -696,7 +745,6 @@ pub type CheckListItemMembersItem = super::super::types::task::Member;
 /// The type `task.check_list_item_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckListItem2 {
     /// Wire name "attachments": object, optional.
@@ -814,10 +862,17 @@ impl ::bitrix24_runtime::loose::Loose for CheckListItem2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CheckListItem2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckListItem2,
+    r#"{"type":"object","properties":{"attachments":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"completedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"copiedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"displaySortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.check_list_item_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.check_list_item_3`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckListItem3 {
     /// Wire name "attachments": object, optional.
@@ -935,6 +990,14 @@ impl ::bitrix24_runtime::loose::Loose for CheckListItem3 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CheckListItem3);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckListItem3,
+    r#"{"type":"object","properties":{"attachments":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"completedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"copiedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"displaySortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.check_list_item_3`, defined once for every spec that refers to it."}"#,
+    [CheckListItem3MembersItem]
+);
+
 /// The type `task.member`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type CheckListItem3MembersItem = super::super::types::task::Member;
@@ -942,7 +1005,6 @@ pub type CheckListItem3MembersItem = super::super::types::task::Member;
 /// The type `task.check_list_tree`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckListTree {
     /// Wire name "action": object, optional.
@@ -986,6 +1048,14 @@ impl ::bitrix24_runtime::loose::Loose for CheckListTree {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CheckListTree);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckListTree,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"descendants":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"fields":{"anyOf":[{"$dep":1},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.check_list_tree`, defined once for every spec that refers to it."}"#,
+    [CheckListTreeDescendantsItem, CheckListTreeFields]
+);
+
 /// The type `task.descendant`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type CheckListTreeDescendantsItem = super::super::types::task::Descendant;
@@ -997,7 +1067,6 @@ pub type CheckListTreeFields = super::super::types::task::Fields;
 /// The type `task.check_list_tree_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckListTree2 {
     /// Wire name "action": object, optional.
@@ -1041,6 +1110,14 @@ impl ::bitrix24_runtime::loose::Loose for CheckListTree2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CheckListTree2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckListTree2,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"descendants":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.check_list_tree_2`, defined once for every spec that refers to it."}"#,
+    [CheckListTree2Fields]
+);
+
 /// The type `task.fields`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type CheckListTree2Fields = super::super::types::task::Fields;
@@ -1048,7 +1125,6 @@ pub type CheckListTree2Fields = super::super::types::task::Fields;
 /// The type `task.check_list_tree_3`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CheckListTree3 {
     /// Wire name "action": any JSON, optional.
@@ -1131,6 +1207,14 @@ impl ::bitrix24_runtime::loose::Loose for CheckListTree3 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CheckListTree3);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CheckListTree3,
+    r#"{"type":"object","properties":{"action":true,"descendants":true,"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.check_list_tree_3`, defined once for every spec that refers to it."}"#,
+    [CheckListTree3Fields]
+);
+
 /// The type `task.fields_3`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type CheckListTree3Fields = super::super::types::task::Fields3;
@@ -1138,7 +1222,6 @@ pub type CheckListTree3Fields = super::super::types::task::Fields3;
 /// The type `task.checklist`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Checklist {
     /// Wire name "action": object, optional.
@@ -1256,6 +1339,14 @@ impl ::bitrix24_runtime::loose::Loose for Checklist {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Checklist);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Checklist,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"attachments":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"string"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"string"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"toggledBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"toggledDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"ufChecklistFiles":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.checklist`, defined once for every spec that refers to it."}"#,
+    [ChecklistAction]
+);
+
 /// The type `task.action_2`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type ChecklistAction = super::super::types::task::Action2;
@@ -1263,7 +1354,6 @@ pub type ChecklistAction = super::super::types::task::Action2;
 /// The type `task.checklist_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Checklist2 {
     /// Wire name "action": object, optional.
@@ -1479,6 +1569,14 @@ impl ::bitrix24_runtime::loose::Loose for Checklist2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Checklist2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Checklist2,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"attachments":true,"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isComplete":{"anyOf":[{"$dep":1},{"type":"null"}]},"isImportant":{"anyOf":[{"$dep":2},{"type":"null"}]},"members":true,"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"toggledBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"toggledDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"ufChecklistFiles":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.checklist_2`, defined once for every spec that refers to it."}"#,
+    [Checklist2Action, Checklist2IsComplete, Checklist2IsImportant]
+);
+
 /// The type `task.action_2`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type Checklist2Action = super::super::types::task::Action2;
@@ -1492,7 +1590,6 @@ pub type Checklist2IsImportant = ::bitrix24_runtime::YesNo;
 /// The type `task.creator`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Creator {
     /// Wire name "icon": string, optional.
@@ -1585,10 +1682,17 @@ impl ::bitrix24_runtime::loose::Loose for Creator {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Creator);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Creator,
+    r#"{"type":"object","properties":{"icon":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.creator`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.creator_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Creator2 {
     /// Wire name "icon": string, optional.
@@ -1637,10 +1741,17 @@ impl ::bitrix24_runtime::loose::Loose for Creator2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Creator2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Creator2,
+    r#"{"type":"object","properties":{"icon":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.creator_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.delete`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Delete {
     /// Wire name "mandatoryParamsCount": integer, optional.
@@ -1680,8 +1791,15 @@ impl ::bitrix24_runtime::loose::Loose for Delete {
 ::bitrix24_runtime::loose_deserialize!(Delete);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Delete,
+    r#"{"type":"object","properties":{"mandatoryParamsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"staticMethod":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.delete`, defined once for every spec that refers to it."}"#,
+    [DeleteParamsItem]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteParamsItem {
     /// Wire name "description": string, optional.
@@ -1715,10 +1833,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteParamsItem {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DeleteParamsItem);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteParamsItem,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `task.descendant`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Descendant {
     /// Wire name "action": object, optional.
@@ -1762,6 +1887,14 @@ impl ::bitrix24_runtime::loose::Loose for Descendant {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Descendant);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Descendant,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"descendants":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"fields":{"anyOf":[{"$dep":2},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.descendant`, defined once for every spec that refers to it."}"#,
+    [DescendantAction, DescendantDescendantsItem, DescendantFields]
+);
+
 /// The type `task.action_2`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type DescendantAction = super::super::types::task::Action2;
@@ -1777,7 +1910,6 @@ pub type DescendantFields = super::super::types::task::Fields2;
 /// The type `task.descendant_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Descendant2 {
     /// Wire name "action": object, optional.
@@ -1821,6 +1953,14 @@ impl ::bitrix24_runtime::loose::Loose for Descendant2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Descendant2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Descendant2,
+    r#"{"type":"object","properties":{"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"descendants":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"fields":{"anyOf":[{"$dep":1},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.descendant_2`, defined once for every spec that refers to it."}"#,
+    [Descendant2Action, Descendant2Fields]
+);
+
 /// The type `task.action_2`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type Descendant2Action = super::super::types::task::Action2;
@@ -1832,7 +1972,6 @@ pub type Descendant2Fields = super::super::types::task::Fields2;
 /// The type `task.field_descriptor`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptor {
     /// Wire name "default": string, optional.
@@ -1951,8 +2090,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptor {
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptor);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptor,
+    r#"{"type":"object","properties":{"default":{"anyOf":[{"type":"string"},{"type":"null"}]},"filterLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"formLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"isDynamic":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"listLabel":{"anyOf":[{"type":"string"},{"type":"null"}]},"primary":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"required":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"upperName":{"anyOf":[{"type":"string"},{"type":"null"}]},"values":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.field_descriptor`, defined once for every spec that refers to it."}"#,
+    [FieldDescriptorValues]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum FieldDescriptorValues {
@@ -1989,8 +2135,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorValues {
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorValues);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorValues,
+    r#"{"anyOf":[{"$dep":0},{"type":"object","additionalProperties":{"type":"string"}}]}"#,
+    [FieldDescriptorValuesObject]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptorValuesObject {
     /// Wire name "N": string, optional.
@@ -2020,10 +2173,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorValuesObject {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorValuesObject);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldDescriptorValuesObject,
+    r#"{"type":"object","properties":{"N":{"anyOf":[{"type":"string"},{"type":"null"}]},"Y":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `task.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields {
     /// Wire name "attachments": object, optional.
@@ -2141,10 +2301,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Fields);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields,
+    r#"{"type":"object","properties":{"attachments":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"completedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"copiedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"displaySortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.fields`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.fields_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields2 {
     /// Wire name "attachments": object, optional.
@@ -2262,10 +2429,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Fields2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields2,
+    r#"{"type":"object","properties":{"attachments":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"completedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"copiedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"displaySortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.fields_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.fields_3`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields3 {
     /// Wire name "attachments": any JSON, optional.
@@ -2477,10 +2651,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields3 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Fields3);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Fields3,
+    r#"{"type":"object","properties":{"attachments":true,"completedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"copiedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"displaySortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"members":true,"nodeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.fields_3`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.fields_after`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsAfter {
     /// Wire name "ACTION": string, optional.
@@ -2519,10 +2700,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldsAfter {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(FieldsAfter);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsAfter,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.fields_after`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.get`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Get {
     /// Wire name "allowedKeysInReturnValue": array of string, optional.
@@ -2566,8 +2754,15 @@ impl ::bitrix24_runtime::loose::Loose for Get {
 ::bitrix24_runtime::loose_deserialize!(Get);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Get,
+    r#"{"type":"object","properties":{"allowedKeysInReturnValue":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"mandatoryParamsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.get`, defined once for every spec that refers to it."}"#,
+    [GetParamsItem]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetParamsItem {
     /// Wire name "description": string, optional.
@@ -2601,10 +2796,17 @@ impl ::bitrix24_runtime::loose::Loose for GetParamsItem {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetParamsItem);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetParamsItem,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `task.group`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Group {
     /// Wire name "id": string, optional.
@@ -2653,10 +2855,17 @@ impl ::bitrix24_runtime::loose::Loose for Group {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Group);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Group,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"image":{"anyOf":[{"type":"string"},{"type":"null"}]},"membersCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"opened":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.group`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.group_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Group2 {
     /// Wire name "additionalData": any JSON, optional.
@@ -2763,10 +2972,17 @@ impl ::bitrix24_runtime::loose::Loose for Group2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Group2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Group2,
+    r#"{"type":"object","properties":{"additionalData":true,"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"image":{"anyOf":[{"type":"string"},{"type":"null"}]},"membersCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"opened":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.group_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.member`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Member {
     /// Wire name "id": string, optional.
@@ -2836,10 +3052,17 @@ impl ::bitrix24_runtime::loose::Loose for Member {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Member);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Member,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"image":{"anyOf":[{"type":"string"},{"type":"null"}]},"isCollaber":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"personalGender":{"anyOf":[{"type":"string"},{"type":"null"}]},"personalPhoto":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.member`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.member_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Member2 {
     /// Wire name "ID": string, optional.
@@ -2914,6 +3137,14 @@ impl ::bitrix24_runtime::loose::Loose for Member2 {
 ::bitrix24_runtime::loose_deserialize!(Member2);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Member2,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_COLLABER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"$dep":0},{"type":"null"}]},"PERSONAL_PHOTO":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.member_2`, defined once for every spec that refers to it."}"#,
+    [Member2PersonalGender, Member2Type]
+);
+
+#[cfg(feature = "task")]
 pub type Member2PersonalGender = super::super::enums::MF;
 
 #[cfg(feature = "task")]
@@ -2922,7 +3153,6 @@ pub type Member2Type = super::super::enums::AU;
 /// The type `task.param`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Param {
     /// Wire name "allowedKeys": array of string, optional.
@@ -2961,10 +3191,17 @@ impl ::bitrix24_runtime::loose::Loose for Param {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Param);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Param,
+    r#"{"type":"object","properties":{"allowedKeys":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.param`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.shape`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape {
     /// Wire name "COMMENT_TEXT": string, optional.
@@ -3052,10 +3289,17 @@ impl ::bitrix24_runtime::loose::Loose for Shape {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Shape);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Shape,
+    r#"{"type":"object","properties":{"COMMENT_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_START":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_STOP":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MINUTES":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECONDS":{"anyOf":[{"type":"string"},{"type":"null"}]},"SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TASK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.shape`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.task`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Task {
     /// Wire name "accomplices": array of string, optional.
@@ -3495,6 +3739,15 @@ impl ::bitrix24_runtime::loose::Loose for Task {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Task);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Task,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"action":{"anyOf":[{"$dep":1},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":2}},{"type":"null"}]},"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":3},{"type":"null"}]},"checklist":{"anyOf":[{"type":"object","additionalProperties":{"$dep":4}},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":5},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"$dep":6},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":7},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.task`, defined once for every spec that refers to it."}"#,
+    [TaskAccomplicesDataValue, TaskAction, TaskAuditorsDataValue, TaskCheckListTree,
+    TaskChecklistValue, TaskCreator, TaskGroup, TaskResponsible]
+);
+
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type TaskAccomplicesDataValue = super::super::types::task::Creator;
@@ -3530,7 +3783,6 @@ pub type TaskResponsible = super::super::types::task::Creator;
 /// The type `task.task_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Task2 {
     /// Wire name "accomplices": array of string, optional.
@@ -3970,6 +4222,15 @@ impl ::bitrix24_runtime::loose::Loose for Task2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Task2);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Task2,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"action":{"anyOf":[{"$dep":1},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"object","additionalProperties":{"$dep":2}},{"type":"null"}]},"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":3},{"type":"null"}]},"checklist":{"anyOf":[{"type":"object","additionalProperties":{"$dep":4}},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":5},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"$dep":6},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":7},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.task_2`, defined once for every spec that refers to it."}"#,
+    [Task2AccomplicesDataValue, Task2Action, Task2AuditorsDataValue, Task2CheckListTree,
+    Task2ChecklistValue, Task2Creator, Task2Group, Task2Responsible]
+);
+
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type Task2AccomplicesDataValue = super::super::types::task::Creator;
@@ -4005,7 +4266,6 @@ pub type Task2Responsible = super::super::types::task::Creator;
 /// The type `task.task_3`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Task3 {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -4447,6 +4707,14 @@ impl ::bitrix24_runtime::loose::Loose for Task3 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Task3);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Task3,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"accomplicesData":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"action":{"anyOf":[{"$dep":0},{"type":"null"}]},"activityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowChangeDeadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"allowTimeTracking":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"auditorsData":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"backlogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"checkListCanAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checkListTree":{"anyOf":[{"$dep":1},{"type":"null"}]},"checklist":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"closedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"commentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":2},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionInBbcode":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationFact":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"string"},{"type":"null"}]},"flowId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumId":{"anyOf":[{"type":"string"},{"type":"null"}]},"forumTopicId":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"groupId":{"anyOf":[{"type":"string"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isMuted":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinned":{"anyOf":[{"type":"string"},{"type":"null"}]},"isPinnedInGroup":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"multitask":{"anyOf":[{"type":"string"},{"type":"null"}]},"newCommentsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notViewed":{"anyOf":[{"type":"string"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":3},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceCommentsCount":{"anyOf":[{"type":"string"},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDatePlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"subordinate":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeSpentInLogs":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.task_3`, defined once for every spec that refers to it."}"#,
+    [Task3Action, Task3CheckListTree, Task3Creator, Task3Responsible]
+);
+
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type Task3Action = super::super::types::task::Action;
@@ -4466,7 +4734,6 @@ pub type Task3Responsible = super::super::types::task::Creator2;
 /// The type `task.time`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Time {
     /// Wire name "date_finish": string, optional.
@@ -4542,10 +4809,17 @@ impl ::bitrix24_runtime::loose::Loose for Time {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Time);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Time,
+    r#"{"type":"object","properties":{"date_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"duration":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"finish":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"operating":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"operating_reset_at":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"processing":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"start":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.time`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `task.time_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Time2 {
     /// Wire name "date_finish": string, optional.
@@ -4620,3 +4894,11 @@ impl ::bitrix24_runtime::loose::Loose for Time2 {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Time2);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Time2,
+    r#"{"type":"object","properties":{"date_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"duration":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"finish":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"operating":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"operating_reset_at":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"processing":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"start":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `task.time_2`, defined once for every spec that refers to it."}"#,
+    []
+);

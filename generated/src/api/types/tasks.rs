@@ -19,7 +19,6 @@
 /// The type `tasks.chat`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Chat {
     /// Wire name "entityId": integer, optional.
@@ -92,10 +91,17 @@ impl ::bitrix24_runtime::loose::Loose for Chat {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Chat);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Chat,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.chat`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.creator`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Creator {
     /// Wire name "email": string, optional.
@@ -230,6 +236,14 @@ impl ::bitrix24_runtime::loose::Loose for Creator {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Creator);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Creator,
+    r#"{"type":"object","properties":{"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"externalAuthId":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"image":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"rights":true,"role":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.creator`, defined once for every spec that refers to it."}"#,
+    [CreatorImage]
+);
+
 /// The type `tasks.image`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type CreatorImage = super::super::types::tasks::Image;
@@ -237,7 +251,6 @@ pub type CreatorImage = super::super::types::tasks::Image;
 /// The type `tasks.elapsed_time`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ElapsedTime {
     /// Wire name "createdAtTs": integer, optional.
@@ -394,10 +407,17 @@ impl ::bitrix24_runtime::loose::Loose for ElapsedTime {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ElapsedTime);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ElapsedTime,
+    r#"{"type":"object","properties":{"createdAtTs":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"minutes":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"seconds":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"source":{"anyOf":[{"type":"string"},{"type":"null"}]},"startTs":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"stopTs":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.elapsed_time`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.email`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Email {
     /// Wire name "body": string, optional.
@@ -523,10 +543,17 @@ impl ::bitrix24_runtime::loose::Loose for Email {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Email);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Email,
+    r#"{"type":"object","properties":{"body":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateTs":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"from":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"mailboxId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.email`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.forked_by_template`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForkedByTemplate {
     /// Wire name "accomplices": any JSON, optional.
@@ -769,6 +796,14 @@ impl ::bitrix24_runtime::loose::Loose for ForkedByTemplate {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ForkedByTemplate);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForkedByTemplate,
+    r#"{"type":"object","properties":{"accomplices":true,"auditors":true,"checklist":true,"creator":true,"deadlineAfterTs":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDatePlanTs":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"group":true,"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent":true,"priority":{"anyOf":[{"type":"string"},{"type":"null"}]},"replicate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"replicateParams":{"anyOf":[{"$dep":0},{"type":"null"}]},"responsibleCollection":true,"startDatePlanTs":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"task":true,"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.forked_by_template`, defined once for every spec that refers to it."}"#,
+    [ForkedByTemplateReplicateParams]
+);
+
 /// The type `tasks.replicate_params`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type ForkedByTemplateReplicateParams = super::super::types::tasks::ReplicateParams;
@@ -776,7 +811,6 @@ pub type ForkedByTemplateReplicateParams = super::super::types::tasks::Replicate
 /// The type `tasks.group`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Group {
     /// Wire name "id": integer, optional.
@@ -869,10 +903,17 @@ impl ::bitrix24_runtime::loose::Loose for Group {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Group);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Group,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"image":true,"isVisible":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.group`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.image`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Image {
     /// Wire name "contentType": string, optional.
@@ -1018,10 +1059,17 @@ impl ::bitrix24_runtime::loose::Loose for Image {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Image);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Image,
+    r#"{"type":"object","properties":{"contentType":{"anyOf":[{"type":"string"},{"type":"null"}]},"file":true,"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"src":{"anyOf":[{"type":"string"},{"type":"null"}]},"subDir":{"anyOf":[{"type":"string"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.image`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.item`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "description": string, optional.
@@ -1091,10 +1139,17 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Item);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"filterable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.item_2`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item2 {
     /// Wire name "description": string, optional.
@@ -1176,10 +1231,17 @@ impl ::bitrix24_runtime::loose::Loose for Item2 {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Item2);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item2,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"editable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"filterable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"validationRules":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.item_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.replicate_params`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReplicateParams {
     /// Wire name "dailyMonthInterval": string, optional.
@@ -1479,10 +1541,17 @@ impl ::bitrix24_runtime::loose::Loose for ReplicateParams {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ReplicateParams);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReplicateParams,
+    r#"{"type":"object","properties":{"dailyMonthInterval":{"anyOf":[{"type":"string"},{"type":"null"}]},"endDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"everyDay":{"anyOf":[{"type":"string"},{"type":"null"}]},"everyWeek":{"anyOf":[{"type":"string"},{"type":"null"}]},"monthlyDayNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"monthlyMonthNum1":{"anyOf":[{"type":"string"},{"type":"null"}]},"monthlyMonthNum2":{"anyOf":[{"type":"string"},{"type":"null"}]},"monthlyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"monthlyWeekDay":{"anyOf":[{"type":"string"},{"type":"null"}]},"monthlyWeekDayNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"period":{"anyOf":[{"type":"string"},{"type":"null"}]},"repeatTill":{"anyOf":[{"type":"string"},{"type":"null"}]},"startDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"time":{"anyOf":[{"type":"string"},{"type":"null"}]},"times":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezoneOffset":{"anyOf":[{"type":"string"},{"type":"null"}]},"workdayOnly":{"anyOf":[{"type":"string"},{"type":"null"}]},"yearlyDayNum":{"anyOf":[{"type":"string"},{"type":"null"}]},"yearlyMonth1":{"anyOf":[{"type":"string"},{"type":"null"}]},"yearlyMonth2":{"anyOf":[{"type":"string"},{"type":"null"}]},"yearlyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"yearlyWeekDay":{"anyOf":[{"type":"string"},{"type":"null"}]},"yearlyWeekDayNum":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.replicate_params`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.rights`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Rights {
     /// Wire name "addAuditors": boolean, optional.
@@ -1780,10 +1849,17 @@ impl ::bitrix24_runtime::loose::Loose for Rights {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Rights);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Rights,
+    r#"{"type":"object","properties":{"addAuditors":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"admin":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"approve":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"attachFile":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"automate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeAccomplices":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeDirector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeResponsible":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeStatus":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistEdit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistSave":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistToggle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"complete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"completeResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"copy":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createGanttDependence":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createSubtask":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"datePlan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"defer":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"delegate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"detachFile":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"detachParent":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"disapprove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"elapsedTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mark":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mute":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"pause":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"read":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"reminder":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"remove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"removeResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"renew":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"resultEdit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"resultRead":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"saveAsTemplate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"sort":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"start":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"take":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"timeTracking":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"watch":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.rights`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `tasks.select`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Select {
     /// Wire name "accomplices": array of any JSON, optional.
@@ -2806,6 +2882,16 @@ impl ::bitrix24_runtime::loose::Loose for Select {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Select);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Select,
+    r#"{"type":"object","properties":{"accomplices":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"actualDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"addInReport":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsChangeDatePlan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsChangeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"allowsTimeTracking":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"archiveLink":{"anyOf":[{"type":"string"},{"type":"null"}]},"auditors":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"autocompleteSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changed":{"anyOf":[{"type":"string"},{"type":"null"}]},"changedBy":true,"changedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"checklist":true,"closed":{"anyOf":[{"type":"string"},{"type":"null"}]},"closedBy":true,"closedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"containsChecklist":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsGanttLinks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsPlacements":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsRelatedTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsResults":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"containsSubTasks":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"created":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator":{"anyOf":[{"$dep":1},{"type":"null"}]},"creatorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"crmItemIds":true,"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"dependsOn":true,"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"durationType":{"anyOf":[{"type":"string"},{"type":"null"}]},"elapsedTime":{"anyOf":[{"$dep":2},{"type":"null"}]},"email":{"anyOf":[{"$dep":3},{"type":"null"}]},"emailId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"endPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"epicId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"estimatedTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"exchangeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"exchangeModified":{"anyOf":[{"type":"string"},{"type":"null"}]},"flow":{"anyOf":[{"$dep":4},{"type":"null"}]},"flowId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"forkedByTemplate":{"anyOf":[{"$dep":5},{"type":"null"}]},"forkedByTemplateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"group":{"anyOf":[{"$dep":6},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"guid":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"inFavorite":true,"inGroupPin":true,"inMute":true,"inPin":true,"isMultitask":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"mark":{"anyOf":[{"type":"string"},{"type":"null"}]},"matchesSubTasksTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"matchesWorkTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"maxDeadlineChangeDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"maxDeadlineChanges":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"needsControl":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"numberOfReminders":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"outlookVersion":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent":true,"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"plannedDuration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priority":{"anyOf":[{"$dep":7},{"type":"null"}]},"replicate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireDeadlineChangeReason":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"requireResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"responsible":true,"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"rights":true,"scenarios":true,"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]},"source":{"anyOf":[{"$dep":8},{"type":"null"}]},"stage":{"anyOf":[{"$dep":9},{"type":"null"}]},"stageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"startPlan":{"anyOf":[{"type":"string"},{"type":"null"}]},"started":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"$dep":10},{"type":"null"}]},"statusChanged":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusChangedBy":true,"statusChangedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storyPoints":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.select`, defined once for every spec that refers to it."}"#,
+    [SelectChat, SelectCreator, SelectElapsedTime, SelectEmail, SelectFlow,
+    SelectForkedByTemplate, SelectGroup, SelectPriority, SelectSource, SelectStage,
+    SelectStatus]
+);
+
 /// The type `tasks.chat`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type SelectChat = super::super::types::tasks::Chat;
@@ -2824,7 +2910,6 @@ pub type SelectEmail = super::super::types::tasks::Email;
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SelectFlow {
     /// Wire name "id": integer, optional.
@@ -2883,6 +2968,14 @@ impl ::bitrix24_runtime::loose::Loose for SelectFlow {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(SelectFlow);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SelectFlow,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `tasks.forked_by_template`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type SelectForkedByTemplate = super::super::types::tasks::ForkedByTemplate;
@@ -2896,7 +2989,6 @@ pub type SelectPriority = super::super::enums::HighAverageLow;
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SelectSource {
     /// Wire name "data": any JSON, optional.
@@ -2955,6 +3047,14 @@ impl ::bitrix24_runtime::loose::Loose for SelectSource {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(SelectSource);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SelectSource,
+    r#"{"type":"object","properties":{"data":true,"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `tasks.stage`, defined once in `types`.
 #[cfg(feature = "tasks")]
 pub type SelectStage = super::super::types::tasks::Stage;
@@ -2965,7 +3065,6 @@ pub type SelectStatus = super::super::enums::PendingInProgressSupposedlyComplete
 /// The type `tasks.stage`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Stage {
     /// Wire name "color": string, optional.
@@ -3037,3 +3136,11 @@ impl ::bitrix24_runtime::loose::Loose for Stage {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(Stage);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Stage,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.stage`, defined once for every spec that refers to it."}"#,
+    []
+);

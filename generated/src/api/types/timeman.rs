@@ -7,7 +7,6 @@
 /// The type `timeman.item`, defined once for every spec that refers to it.
 #[cfg(feature = "timeman")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "filterable": boolean, optional.
@@ -55,3 +54,11 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 
 #[cfg(feature = "timeman")]
 ::bitrix24_runtime::loose_deserialize!(Item);
+
+#[cfg(feature = "timeman")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"filterable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `timeman.item`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -7,7 +7,6 @@
 /// The type `user.shape`, defined once for every spec that refers to it.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape {
     /// Wire name "ACTIVE": boolean, optional.
@@ -166,3 +165,11 @@ impl ::bitrix24_runtime::loose::Loose for Shape {
 
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(Shape);
+
+#[cfg(feature = "user")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Shape,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DATE_REGISTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_ONLINE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ACTIVITY_DATE":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"LAST_LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_BIRTHDAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_CITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_GENDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_MOBILE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSONAL_WWW":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"TIME_ZONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_DEPARTMENT":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"UF_EMPLOYMENT_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `user.shape`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -7,7 +7,6 @@
 /// The type `user.userfield.settings`, defined once for every spec that refers to it.
 #[cfg(feature = "user.userfield")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings {
     /// Wire name "ACTIVE_FILTER": boolean, optional.
@@ -174,3 +173,11 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 
 #[cfg(feature = "user.userfield")]
 ::bitrix24_runtime::loose_deserialize!(Settings);
+
+#[cfg(feature = "user.userfield")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings,
+    r#"{"type":"object","properties":{"ACTIVE_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"COMPANY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CONTACT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEAL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `user.userfield.settings`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -9,7 +9,6 @@
 /// The type `userfieldconfig.settings`, defined once for every spec that refers to it.
 #[cfg(feature = "userfieldconfig")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings {
     /// Wire name "CAPTION_NO_VALUE": string, optional.
@@ -54,10 +53,17 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 #[cfg(feature = "userfieldconfig")]
 ::bitrix24_runtime::loose_deserialize!(Settings);
 
+#[cfg(feature = "userfieldconfig")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings,
+    r#"{"type":"object","properties":{"CAPTION_NO_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_HEIGHT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SHOW_NO_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `userfieldconfig.settings`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `userfieldconfig.settings_2`, defined once for every spec that refers to it.
 #[cfg(feature = "userfieldconfig")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings2 {
     /// Wire name "ACTIVE_FILTER": boolean, optional.
@@ -448,10 +454,17 @@ impl ::bitrix24_runtime::loose::Loose for Settings2 {
 #[cfg(feature = "userfieldconfig")]
 ::bitrix24_runtime::loose_deserialize!(Settings2);
 
+#[cfg(feature = "userfieldconfig")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Settings2,
+    r#"{"type":"object","properties":{"ACTIVE_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CAPTION_NO_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"CONTACT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DEAL":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXTENSIONS":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"IBLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LABEL_CHECKBOX":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LIST_HEIGHT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIST_WIDTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_ALLOWED_SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_SHOW_SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ORDER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"POPUP":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUOTE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REGEXP":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SHOW_MAP":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SHOW_NO_VALUE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SMART_INVOICE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"TARGET_BLANK":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"USE_SECOND":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"USE_TIMEZONE":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `userfieldconfig.settings_2`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `userfieldconfig.uf_enum_element`, defined once for every spec that refers to it.
 #[cfg(feature = "userfieldconfig")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UfEnumElement {
     /// Wire name "DEF": string, optional.
@@ -629,3 +642,11 @@ impl ::bitrix24_runtime::loose::Loose for UfEnumElement {
 
 #[cfg(feature = "userfieldconfig")]
 ::bitrix24_runtime::loose_deserialize!(UfEnumElement);
+
+#[cfg(feature = "userfieldconfig")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UfEnumElement,
+    r#"{"type":"object","properties":{"DEF":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"def":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userFieldId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `userfieldconfig.uf_enum_element`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -12,7 +12,6 @@
 /// The type `vote.answers`, defined once for every spec that refers to it.
 #[cfg(feature = "vote")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Answers {
     /// Wire name "ACTIVE": string, optional.
@@ -154,10 +153,17 @@ impl ::bitrix24_runtime::loose::Loose for Answers {
 #[cfg(feature = "vote")]
 ::bitrix24_runtime::loose_deserialize!(Answers);
 
+#[cfg(feature = "vote")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Answers,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"C_SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_HEIGHT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_WIDTH":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERCENT":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"QUESTION_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REACTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"~FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"~PERCENT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `vote.answers`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `vote.attach`, defined once for every spec that refers to it.
 #[cfg(feature = "vote")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Attach {
     /// Wire name "ANONYMITY": integer, optional.
@@ -286,6 +292,14 @@ impl ::bitrix24_runtime::loose::Loose for Attach {
 #[cfg(feature = "vote")]
 ::bitrix24_runtime::loose_deserialize!(Attach);
 
+#[cfg(feature = "vote")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Attach,
+    r#"{"type":"object","properties":{"ANONYMITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPTIONS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUESTIONS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"VOTE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canEdit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"canRevote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"canVote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFinished":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVoted":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"resultUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"signedAttachId":{"anyOf":[{"type":"string"},{"type":"null"}]},"userAnswerMap":{"anyOf":[{"type":"object","additionalProperties":{"type":"object","additionalProperties":{"$dep":1}}},{"type":"null"}]}},"additionalProperties":true,"description":"The type `vote.attach`, defined once for every spec that refers to it."}"#,
+    [AttachQuestionsValue, AttachUserAnswerMapValueValue]
+);
+
 /// The type `vote.questions`, defined once in `types`.
 #[cfg(feature = "vote")]
 pub type AttachQuestionsValue = super::super::types::vote::Questions;
@@ -299,7 +313,6 @@ pub type AttachUserAnswerMapValueValue = super::super::types::vote::UserAnswerMa
 /// The type `vote.item`, defined once for every spec that refers to it.
 #[cfg(feature = "vote")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
     /// Wire name "ID": integer, optional.
@@ -343,10 +356,17 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg(feature = "vote")]
 ::bitrix24_runtime::loose_deserialize!(Item);
 
+#[cfg(feature = "vote")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Item,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `vote.item`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `vote.questions`, defined once for every spec that refers to it.
 #[cfg(feature = "vote")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Questions {
     /// Wire name "ACTIVE": string, optional.
@@ -470,6 +490,14 @@ impl ::bitrix24_runtime::loose::Loose for Questions {
 #[cfg(feature = "vote")]
 ::bitrix24_runtime::loose_deserialize!(Questions);
 
+#[cfg(feature = "vote")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Questions,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ANSWERS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"C_SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIAGRAM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIAGRAM_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUESTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUESTION_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REQUIRED":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `vote.questions`, defined once for every spec that refers to it."}"#,
+    [QuestionsAnswersValue]
+);
+
 /// The type `vote.answers`, defined once in `types`.
 #[cfg(feature = "vote")]
 pub type QuestionsAnswersValue = super::super::types::vote::Answers;
@@ -477,7 +505,6 @@ pub type QuestionsAnswersValue = super::super::types::vote::Answers;
 /// The type `vote.questions_2`, defined once for every spec that refers to it.
 #[cfg(feature = "vote")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Questions2 {
     /// Wire name "ACTIVE": string, optional.
@@ -601,6 +628,14 @@ impl ::bitrix24_runtime::loose::Loose for Questions2 {
 #[cfg(feature = "vote")]
 ::bitrix24_runtime::loose_deserialize!(Questions2);
 
+#[cfg(feature = "vote")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Questions2,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ANSWERS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"C_SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIAGRAM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIAGRAM_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUESTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUESTION_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REQUIRED":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `vote.questions_2`, defined once for every spec that refers to it."}"#,
+    [Questions2AnswersValue]
+);
+
 /// The type `vote.answers`, defined once in `types`.
 #[cfg(feature = "vote")]
 pub type Questions2AnswersValue = super::super::types::vote::Answers;
@@ -608,7 +643,6 @@ pub type Questions2AnswersValue = super::super::types::vote::Answers;
 /// The type `vote.user_answer_map`, defined once for every spec that refers to it.
 #[cfg(feature = "vote")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UserAnswerMap {
     /// Wire name "ANSWER_ID": string, optional.
@@ -657,3 +691,11 @@ impl ::bitrix24_runtime::loose::Loose for UserAnswerMap {
 
 #[cfg(feature = "vote")]
 ::bitrix24_runtime::loose_deserialize!(UserAnswerMap);
+
+#[cfg(feature = "vote")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UserAnswerMap,
+    r#"{"type":"object","properties":{"ANSWER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"EVENT_QUESTION_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `vote.user_answer_map`, defined once for every spec that refers to it."}"#,
+    []
+);

@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/userfields/user-userfield-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -75,8 +74,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `user.userfield.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
@@ -316,8 +321,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"$dep":0},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"$dep":1},"HELP_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":2},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"$dep":3},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["FIELD_NAME","USER_TYPE_ID"],"additionalProperties":true}"#,
+    [AddRequestFieldsEditFormLabel, AddRequestFieldsFieldName, AddRequestFieldsSettings,
+    AddRequestFieldsUserTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsEditFormLabel {
@@ -355,6 +367,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 pub type AddRequestFieldsFieldName = super::super::enums::DealsUfUsrDeals;
 
 /// The type `user.userfield.settings`, defined once in `types`.
@@ -391,7 +410,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/userfields/user-userfield-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -436,6 +454,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `user.userfield.delete`."}"#,
+    []
+);
+
 /// The `result` of `user.userfield.delete`.
 pub type DeleteResponse = bool;
 
@@ -466,7 +491,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/userfields/user-userfield-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -538,11 +562,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `user.userfield.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `user.userfield.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "EDIT_IN_LIST": string, optional.
@@ -652,8 +682,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"EDIT_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemListItem, ListResponseItemSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemListItem {
     /// Wire name "DEF": string, optional.
@@ -700,8 +736,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemListItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemListItem,
+    r#"{"type":"object","properties":{"DEF":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettings {
     /// Wire name "CAPTION_NO_VALUE": string, optional.
@@ -756,6 +798,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettings,
+    r#"{"type":"object","properties":{"CAPTION_NO_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEFAULT_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_HEIGHT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SHOW_NO_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "user.userfield.list";
@@ -826,7 +875,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/userfields/user-userfield-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
@@ -881,8 +929,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `user.userfield.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -1057,6 +1111,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettings]
+);
 
 /// The type `user.userfield.settings`, defined once in `types`.
 pub type UpdateRequestFieldsSettings = super::super::types::user_userfield::Settings;

@@ -23,7 +23,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -61,11 +60,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `userconsent.agreement.list`."}"#,
+    []
+);
+
 /// The `result` of `userconsent.agreement.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -107,6 +112,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANGUAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userconsent.agreement.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -134,7 +146,6 @@ pub async fn text(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-agreement-text.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextRequest {
     /// Wire name "id": integer, required.
@@ -189,8 +200,14 @@ impl ::bitrix24_runtime::loose::Loose for TextRequest {
 
 ::bitrix24_runtime::loose_deserialize!(TextRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TextRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"replace":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `userconsent.agreement.text`."}"#,
+    [TextRequestReplace]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextRequestReplace {
     /// Wire name "COMPANY_ADDRESS": string, optional.
@@ -311,8 +328,14 @@ impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {
 
 ::bitrix24_runtime::loose_deserialize!(TextRequestReplace);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TextRequestReplace,
+    r#"{"type":"object","properties":{"COMPANY_ADDRESS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"PURPOSES":{"anyOf":[{"type":"string"},{"type":"null"}]},"THIRD_PARTIES":{"anyOf":[{"type":"string"},{"type":"null"}]},"button_caption":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [TextRequestReplaceFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextRequestReplaceFields {
     /// Wire name "COMPANY_ADDRESS": string, optional.
@@ -411,9 +434,15 @@ impl ::bitrix24_runtime::loose::Loose for TextRequestReplaceFields {
 
 ::bitrix24_runtime::loose_deserialize!(TextRequestReplaceFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TextRequestReplaceFields,
+    r#"{"type":"object","properties":{"COMPANY_ADDRESS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMPANY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"EMAIL":{"anyOf":[{"type":"string"},{"type":"null"}]},"PURPOSES":{"anyOf":[{"type":"string"},{"type":"null"}]},"THIRD_PARTIES":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `userconsent.agreement.text`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TextResponse {
     /// Wire name "LABEL": string, optional.
@@ -440,6 +469,13 @@ impl ::bitrix24_runtime::loose::Loose for TextResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TextResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TextResponse,
+    r#"{"type":"object","properties":{"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `userconsent.agreement.text`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for TextRequest {
     const NAME: &'static str = "userconsent.agreement.text";

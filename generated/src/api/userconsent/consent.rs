@@ -24,7 +24,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user-consent/user-consent-consent-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "AGREEMENT_ID": integer, required.
@@ -126,6 +125,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"AGREEMENT_ID":{"type":"integer","format":"int64"},"IP":{"type":"string"},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGIN_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["AGREEMENT_ID","IP"],"additionalProperties":true,"description":"Parameters of `userconsent.consent.add`."}"#,
+    []
+);
 
 /// The `result` of `userconsent.consent.add`.
 pub type AddResponse = i64;

@@ -32,7 +32,6 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "attachId": integer, required.
@@ -78,6 +77,13 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadRequest,
+    r#"{"type":"object","properties":{"attachId":{"type":"integer","format":"int64"}},"required":["attachId"],"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.download`."}"#,
+    []
+);
+
 /// The `result` of `vote.AttachedVote.download`.
 pub type DownloadResponse = ::serde_json::Value;
 
@@ -113,7 +119,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "attachId": integer, optional.
@@ -193,6 +198,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"attachId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.get`."}"#,
+    []
+);
+
 /// The `result` of `vote.AttachedVote.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
@@ -236,7 +248,6 @@ pub async fn get_answer_voted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getAnswerVoted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAnswerVotedRequest {
     /// Wire name "answerId": integer, required.
@@ -339,9 +350,15 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetAnswerVotedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetAnswerVotedRequest,
+    r#"{"type":"object","properties":{"answerId":{"type":"integer","format":"int64"},"attachId":{"type":"integer","format":"int64"},"pageNavigation":true,"userForMobileFormat":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["answerId","attachId"],"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.getAnswerVoted`."}"#,
+    []
+);
+
 /// The `result` of `vote.AttachedVote.getAnswerVoted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAnswerVotedResponse {
     /// Wire name "ID": integer, optional.
@@ -387,6 +404,13 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetAnswerVotedResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetAnswerVotedResponse,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORK_POSITION":{"anyOf":[{"type":"string"},{"type":"null"}]},"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `vote.AttachedVote.getAnswerVoted`."}"#,
+    [GetAnswerVotedResponseItemsItem]
+);
 
 /// The type `vote.item`, defined once in `types`.
 pub type GetAnswerVotedResponseItemsItem = super::super::types::vote::Item;
@@ -451,7 +475,6 @@ pub async fn get_many(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getMany.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetManyRequest {
     /// Wire name "entityId": integer, optional.
@@ -537,11 +560,17 @@ impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetManyRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetManyRequest,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"entityType":{"type":"string"},"moduleId":{"$dep":0}},"required":["entityType","moduleId"],"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.getMany`."}"#,
+    [GetManyRequestModuleId]
+);
+
 pub type GetManyRequestModuleId = super::super::enums::ImBlog;
 
 /// The `result` of `vote.AttachedVote.getMany`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetManyResponse {
     /// Wire name "ANONYMITY": integer, optional.
@@ -672,6 +701,13 @@ impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetManyResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetManyResponse,
+    r#"{"type":"object","properties":{"ANONYMITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPTIONS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUESTIONS":true,"VOTE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canEdit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"canRevote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"canVote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFinished":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVoted":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"resultUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"signedAttachId":{"anyOf":[{"type":"string"},{"type":"null"}]},"userAnswerMap":true},"additionalProperties":true,"description":"The `result` of `vote.AttachedVote.getMany`."}"#,
+    [GetManyResponseItemsItem]
+);
+
 /// The type `vote.attach`, defined once in `types`.
 pub type GetManyResponseItemsItem = super::super::types::vote::Attach;
 
@@ -702,7 +738,6 @@ pub async fn get_with_voted(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getWithVoted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetWithVotedRequest {
     /// Wire name "attachId": integer, required.
@@ -773,9 +808,15 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetWithVotedRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetWithVotedRequest,
+    r#"{"type":"object","properties":{"attachId":{"type":"integer","format":"int64"},"pageSize":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userForMobileFormat":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["attachId"],"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.getWithVoted`."}"#,
+    []
+);
+
 /// The `result` of `vote.AttachedVote.getWithVoted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetWithVotedResponse {
     /// Wire name "attach": object, optional.
@@ -804,6 +845,13 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetWithVotedResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetWithVotedResponse,
+    r#"{"type":"object","properties":{"attach":{"anyOf":[{"$dep":0},{"type":"null"}]},"voted":{"anyOf":[{"type":"object","additionalProperties":{"type":"array","items":{"$dep":1}}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `vote.AttachedVote.getWithVoted`."}"#,
+    [GetWithVotedResponseAttach, GetWithVotedResponseVotedValueItem]
+);
 
 /// The type `vote.attach`, defined once in `types`.
 pub type GetWithVotedResponseAttach = super::super::types::vote::Attach;
@@ -845,7 +893,6 @@ pub async fn recall(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.recall.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RecallRequest {
     /// Wire name "attachId": string, required.
@@ -891,11 +938,17 @@ impl ::bitrix24_runtime::loose::Loose for RecallRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RecallRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RecallRequest,
+    r#"{"type":"object","properties":{"attachId":{"type":"string"}},"required":["attachId"],"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.recall`."}"#,
+    []
+);
+
 /// The `result` of `vote.AttachedVote.recall`.
 pub type RecallResponse = ::std::collections::BTreeMap<String, RecallResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RecallResponseValue {
     /// Wire name "ANONYMITY": integer, optional.
@@ -1019,6 +1072,13 @@ impl ::bitrix24_runtime::loose::Loose for RecallResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(RecallResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RecallResponseValue,
+    r#"{"type":"object","properties":{"ANONYMITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPTIONS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUESTIONS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"VOTE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canEdit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"canRevote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"canVote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFinished":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVoted":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"resultUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"signedAttachId":{"anyOf":[{"type":"string"},{"type":"null"}]},"userAnswerMap":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    [RecallResponseValueQuestionsValue]
+);
+
 /// The type `vote.questions_2`, defined once in `types`.
 pub type RecallResponseValueQuestionsValue = super::super::types::vote::Questions2;
 
@@ -1054,7 +1114,6 @@ pub async fn resume(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.resume.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResumeRequest {
     /// Wire name "attachId": integer, required.
@@ -1100,6 +1159,13 @@ impl ::bitrix24_runtime::loose::Loose for ResumeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ResumeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResumeRequest,
+    r#"{"type":"object","properties":{"attachId":{"type":"integer","format":"int64"}},"required":["attachId"],"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.resume`."}"#,
+    []
+);
+
 /// The `result` of `vote.AttachedVote.resume`.
 pub type ResumeResponse = Vec<::serde_json::Value>;
 
@@ -1135,7 +1201,6 @@ pub async fn stop(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.stop.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StopRequest {
     /// Wire name "attachId": integer, required.
@@ -1181,6 +1246,13 @@ impl ::bitrix24_runtime::loose::Loose for StopRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StopRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StopRequest,
+    r#"{"type":"object","properties":{"attachId":{"type":"integer","format":"int64"}},"required":["attachId"],"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.stop`."}"#,
+    []
+);
+
 /// The `result` of `vote.AttachedVote.stop`.
 pub type StopResponse = Vec<::serde_json::Value>;
 
@@ -1216,7 +1288,6 @@ pub async fn vote(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.vote.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct VoteRequest {
     /// Wire name "attachId": integer, required.
@@ -1274,11 +1345,17 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(VoteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    VoteRequest,
+    r#"{"type":"object","properties":{"attachId":{"type":"integer","format":"int64"},"ballot":true},"required":["attachId","ballot"],"additionalProperties":true,"description":"Parameters of `vote.AttachedVote.vote`."}"#,
+    []
+);
+
 /// The `result` of `vote.AttachedVote.vote`.
 pub type VoteResponse = ::std::collections::BTreeMap<String, VoteResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct VoteResponseValue {
     /// Wire name "ANONYMITY": integer, optional.
@@ -1409,6 +1486,13 @@ impl ::bitrix24_runtime::loose::Loose for VoteResponseValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(VoteResponseValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    VoteResponseValue,
+    r#"{"type":"object","properties":{"ANONYMITY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPTIONS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"QUESTIONS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"VOTE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"canEdit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"canRevote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"canVote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isFinished":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVoted":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"resultUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"signedAttachId":{"anyOf":[{"type":"string"},{"type":"null"}]},"userAnswerMap":{"anyOf":[{"type":"object","additionalProperties":{"type":"object","additionalProperties":{"$dep":1}}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [VoteResponseValueQuestionsValue, VoteResponseValueUserAnswerMapValueValue]
+);
 
 /// The type `vote.questions_2`, defined once in `types`.
 pub type VoteResponseValueQuestionsValue = super::super::types::vote::Questions2;

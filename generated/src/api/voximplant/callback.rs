@@ -24,7 +24,6 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-callback-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "FROM_LINE": string, required.
@@ -103,9 +102,15 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StartRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartRequest,
+    r#"{"type":"object","properties":{"FROM_LINE":{"type":"string"},"TEXT_TO_PRONOUNCE":{"type":"string"},"TO_NUMBER":{"type":"string"},"VOICE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["FROM_LINE","TEXT_TO_PRONOUNCE","TO_NUMBER"],"additionalProperties":true,"description":"Parameters of `voximplant.callback.start`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.callback.start`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponse {
     /// Wire name "CALL_ID": string, optional.
@@ -136,6 +141,13 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StartResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartResponse,
+    r#"{"type":"object","properties":{"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `voximplant.callback.start`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for StartRequest {
     const NAME: &'static str = "voximplant.callback.start";

@@ -25,7 +25,6 @@ pub async fn startwithsound(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-sound.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwithsoundRequest {
     /// Wire name "FROM_LINE": string, required.
@@ -92,9 +91,15 @@ impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StartwithsoundRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartwithsoundRequest,
+    r#"{"type":"object","properties":{"FROM_LINE":{"type":"string"},"TO_NUMBER":{"type":"string"},"URL":{"type":"string"}},"required":["FROM_LINE","TO_NUMBER","URL"],"additionalProperties":true,"description":"Parameters of `voximplant.infocall.startwithsound`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.infocall.startwithsound`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwithsoundResponse {
     /// Wire name "CALL_ID": string, optional.
@@ -126,6 +131,13 @@ impl ::bitrix24_runtime::loose::Loose for StartwithsoundResponse {
 
 ::bitrix24_runtime::loose_deserialize!(StartwithsoundResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartwithsoundResponse,
+    r#"{"type":"object","properties":{"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `voximplant.infocall.startwithsound`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for StartwithsoundRequest {
     const NAME: &'static str = "voximplant.infocall.startwithsound";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -154,7 +166,6 @@ pub async fn startwithtext(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-text.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwithtextRequest {
     /// Wire name "FROM_LINE": string, required.
@@ -233,9 +244,15 @@ impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StartwithtextRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartwithtextRequest,
+    r#"{"type":"object","properties":{"FROM_LINE":{"type":"string"},"TEXT_TO_PRONOUNCE":{"type":"string"},"TO_NUMBER":{"type":"string"},"VOICE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["FROM_LINE","TEXT_TO_PRONOUNCE","TO_NUMBER"],"additionalProperties":true,"description":"Parameters of `voximplant.infocall.startwithtext`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.infocall.startwithtext`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartwithtextResponse {
     /// Wire name "CALL_ID": string, optional.
@@ -266,6 +283,13 @@ impl ::bitrix24_runtime::loose::Loose for StartwithtextResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StartwithtextResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartwithtextResponse,
+    r#"{"type":"object","properties":{"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESULT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `voximplant.infocall.startwithtext`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for StartwithtextRequest {
     const NAME: &'static str = "voximplant.infocall.startwithtext";

@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "LOGIN": string, required.
@@ -122,11 +121,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"LOGIN":{"type":"string"},"PASSWORD":{"anyOf":[{"type":"string"},{"type":"null"}]},"SERVER":{"type":"string"},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["LOGIN","SERVER"],"additionalProperties":true,"description":"Parameters of `voximplant.sip.add`."}"#,
+    [AddRequestType]
+);
+
 pub type AddRequestType = super::super::enums::CloudOffice;
 
 /// The `result` of `voximplant.sip.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "AUTH_USER": string, optional.
@@ -245,6 +250,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"AUTH_USER":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETECT_LINE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE_DETECT_HEADER_ORDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"OUTBOUND_PROXY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PASSWORD":{"anyOf":[{"type":"string"},{"type":"null"}]},"REGISTRATION_ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REGISTRATION_STATUS_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `voximplant.sip.add`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "voximplant.sip.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -278,7 +290,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CONFIG_ID": integer, required.
@@ -324,6 +335,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"CONFIG_ID":{"type":"integer","format":"int64"}},"required":["CONFIG_ID"],"additionalProperties":true,"description":"Parameters of `voximplant.sip.delete`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.sip.delete`.
 pub type DeleteResponse = i64;
 
@@ -361,7 +379,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -443,13 +460,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `voximplant.sip.get`."}"#,
+    [::bitrix24_runtime::Filter, GetRequestOrder]
+);
+
 pub type GetRequestOrder = super::super::enums::AscDescHf7817ab9;
 
 /// The `result` of `voximplant.sip.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "AUTH_USER": string, optional.
@@ -580,6 +603,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"AUTH_USER":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETECT_LINE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"INCOMING_LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"INCOMING_PASSWORD":{"anyOf":[{"type":"string"},{"type":"null"}]},"INCOMING_SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE_DETECT_HEADER_ORDER":{"anyOf":[{"type":"string"},{"type":"null"}]},"LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"OUTBOUND_PROXY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PASSWORD":{"anyOf":[{"type":"string"},{"type":"null"}]},"REGISTRATION_ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REGISTRATION_STATUS_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.sip.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -658,7 +688,6 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-status.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Wire name "REG_ID": integer, required.
@@ -704,9 +733,15 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StatusRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusRequest,
+    r#"{"type":"object","properties":{"REG_ID":{"type":"integer","format":"int64"}},"required":["REG_ID"],"additionalProperties":true,"description":"Parameters of `voximplant.sip.status`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.sip.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusResponse {
     /// Wire name "ERROR_MESSAGE": string, optional.
@@ -762,6 +797,13 @@ impl ::bitrix24_runtime::loose::Loose for StatusResponse {
 
 ::bitrix24_runtime::loose_deserialize!(StatusResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusResponse,
+    r#"{"type":"object","properties":{"ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_UPDATED":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STATUS_CODE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STATUS_RESULT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `voximplant.sip.status`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for StatusRequest {
     const NAME: &'static str = "voximplant.sip.status";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -790,7 +832,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CONFIG_ID": integer, required.
@@ -882,6 +923,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"CONFIG_ID":{"type":"integer","format":"int64"},"LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"PASSWORD":{"anyOf":[{"type":"string"},{"type":"null"}]},"SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CONFIG_ID"],"additionalProperties":true,"description":"Parameters of `voximplant.sip.update`."}"#,
+    []
+);
 
 /// The `result` of `voximplant.sip.update`.
 pub type UpdateResponse = i64;

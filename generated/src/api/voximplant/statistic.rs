@@ -26,7 +26,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-statistic-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -108,13 +107,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `voximplant.statistic.get`."}"#,
+    [::bitrix24_runtime::Filter, GetRequestOrder]
+);
+
 pub type GetRequestOrder = super::super::enums::AscDescHf7817ab9;
 
 /// The `result` of `voximplant.statistic.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "CALL_CATEGORY": string, optional.
@@ -313,6 +318,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"CALL_CATEGORY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_DURATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_FAILED_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_FAILED_REASON":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_LOG":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_RECORD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_START_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CALL_VOTE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"COST":{"anyOf":[{"type":"string"},{"type":"null"}]},"COST_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_ACTIVITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"EXTERNAL_CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORTAL_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PORTAL_USER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECORD_DURATION":{"anyOf":[{"type":"string"},{"type":"null"}]},"RECORD_FILE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REDIAL_ATTEMPT":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_APP_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_APP_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SESSION_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TRANSCRIPT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TRANSCRIPT_PENDING":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.statistic.get";

@@ -24,7 +24,6 @@ pub async fn activate_phone(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-activate-phone.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivatePhoneRequest {
     /// Wire name "USER_ID": integer, required.
@@ -70,6 +69,13 @@ impl ::bitrix24_runtime::loose::Loose for ActivatePhoneRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ActivatePhoneRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ActivatePhoneRequest,
+    r#"{"type":"object","properties":{"USER_ID":{"type":"integer","format":"int64"}},"required":["USER_ID"],"additionalProperties":true,"description":"Parameters of `voximplant.user.activatePhone`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.user.activatePhone`.
 pub type ActivatePhoneResponse = i64;
 
@@ -98,7 +104,6 @@ pub async fn deactivate_phone(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-deactivate-phone.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeactivatePhoneRequest {
     /// Wire name "USER_ID": integer, required.
@@ -144,6 +149,13 @@ impl ::bitrix24_runtime::loose::Loose for DeactivatePhoneRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeactivatePhoneRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeactivatePhoneRequest,
+    r#"{"type":"object","properties":{"USER_ID":{"type":"integer","format":"int64"}},"required":["USER_ID"],"additionalProperties":true,"description":"Parameters of `voximplant.user.deactivatePhone`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.user.deactivatePhone`.
 pub type DeactivatePhoneResponse = ::serde_json::Value;
 
@@ -174,7 +186,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/users/voximplant-user-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "USER_ID": one of several shapes, required.
@@ -220,8 +231,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"USER_ID":{"$dep":0}},"required":["USER_ID"],"additionalProperties":true,"description":"Parameters of `voximplant.user.get`."}"#,
+    [GetRequestUserId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetRequestUserId {
@@ -250,11 +267,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestUserId {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestUserId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestUserId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    []
+);
+
 /// The `result` of `voximplant.user.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ID": string, optional.
@@ -315,6 +338,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"INNER_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE_ENABLED":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIP_LOGIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIP_PASSWORD":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIP_SERVER":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.user.get";

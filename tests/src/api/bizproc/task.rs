@@ -18,7 +18,6 @@ pub async fn complete(
 
 /// Parameters of `bizproc.task.complete`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "TASK_ID": integer, required.
@@ -89,6 +88,13 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CompleteRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteRequest,
+    r#"{"type":"object","properties":{"TASK_ID":{"type":"integer","format":"int64"},"STATUS":{"$dep":0,"description":"Decision, as a number or a word."},"COMMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELDS":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"required":["TASK_ID","STATUS"],"description":"Parameters of `bizproc.task.complete`."}"#,
+    [CompleteRequestStatus]
+);
 
 /// Decision, as a number or a word.
 pub type CompleteRequestStatus = super::super::enums::V1YesV2Etc;

@@ -18,7 +18,6 @@ pub async fn get(
 
 /// Parameters of `calendar.event.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "type": string, required.
@@ -93,13 +92,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"type":{"$dep":0},"ownerId":{"type":"integer","format":"int64"},"from":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"anyOf":[{"type":"string"},{"type":"null"}]},"section":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"required":["type","ownerId"],"description":"Parameters of `calendar.event.get`."}"#,
+    [GetRequestType]
+);
+
 pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 
 /// The `result` of `calendar.event.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ID": string, optional.
@@ -163,10 +168,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"SKIP_TIME":{"anyOf":[{"$dep":0},{"type":"null"}]},"REMIND":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"startTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"ATTENDEE_LIST":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]}}}"#,
+    [GetResponseItemSkipTime, GetResponseItemRemindItem, GetResponseItemAttendeeListItem]
+);
+
 pub type GetResponseItemSkipTime = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemRemindItem {
     /// Wire name "type": string, optional.
@@ -192,10 +203,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemRemindItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemRemindItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemRemindItem,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"$dep":0},{"type":"null"}]},"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    [GetResponseItemRemindItemType]
+);
+
 pub type GetResponseItemRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemAttendeeListItem {
     /// Wire name "id": integer, optional.
@@ -224,6 +241,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAttendeeListItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemAttendeeListItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemAttendeeListItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"$dep":0},{"type":"null"}]}}}"#,
+    [GetResponseItemAttendeeListItemStatus]
+);
 
 pub type GetResponseItemAttendeeListItemStatus = super::super::enums::YNQH;
 

@@ -20,7 +20,6 @@ pub async fn list(
 
 /// Parameters of `catalog.priceType.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "select": array of string, optional.
@@ -90,11 +89,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"select":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"filter":{"anyOf":[{"$dep":1},{"type":"null"}]},"order":{"anyOf":[{"$dep":2},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"description":"Parameters of `catalog.priceType.list`."}"#,
+    [ListRequestSelectItem, ::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 pub type ListRequestSelectItem = super::super::enums::IdNameBaseEtc;
 
 /// The `result` of `catalog.priceType.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "priceTypes": array of object, optional.
@@ -114,8 +119,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"priceTypes":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `catalog.priceType.list`."}"#,
+    [ListResponsePriceTypesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponsePriceTypesItem {
     /// Wire name "id": integer, optional.
@@ -163,6 +174,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponsePriceTypesItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponsePriceTypesItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponsePriceTypesItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"base":{"anyOf":[{"$dep":0},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    [ListResponsePriceTypesItemBase]
+);
 
 pub type ListResponsePriceTypesItemBase = ::bitrix24_runtime::YesNo;
 

@@ -18,7 +18,6 @@ pub async fn add(
 
 /// Parameters of `catalog.product.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -46,8 +45,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `catalog.product.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "iblockId": integer (`int32`), required.
@@ -225,12 +230,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"iblockId":{"type":"integer","format":"int32"},"name":{"type":"string"},"1C_ID":{"anyOf":[{"type":"string"},{"type":"null"}],"description":"External id from 1C."},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]},"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":1},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"$dep":2},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"syncSource":{"anyOf":[{"$dep":3},{"type":"null"}]},"type":{"anyOf":[{"$dep":4},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"123":{"anyOf":[{"type":"string"},{"type":"null"}],"description":"A property named only with digits."}},"required":["iblockId","name"]}"#,
+    [AddRequestFieldsActive, AddRequestFieldsVatIncluded,
+    AddRequestFieldsPurchasingPrice, AddRequestFieldsSyncSource, AddRequestFieldsType]
+);
+
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsPurchasingPrice {
@@ -269,13 +281,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPurchasingPrice {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPurchasingPrice);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsPurchasingPrice,
+    r#"{"anyOf":[{"type":"string"},{"type":"number","format":"double"},{"type":"boolean"}]}"#,
+    []
+);
+
 pub type AddRequestFieldsSyncSource = super::super::enums::V1CV2GisManualEtc;
 
 pub type AddRequestFieldsType = super::super::enums::IntV1V2V3EtcHe4cf54e6;
 
 /// The `result` of `catalog.product.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "element": object, optional.
@@ -295,8 +313,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"element":{"anyOf":[{"$dep":0},{"type":"null"}]}},"description":"The `result` of `catalog.product.add`."}"#,
+    [AddResponseElement]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseElement {
     /// Wire name "id": integer, optional.
@@ -327,6 +351,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseElement);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseElement,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"1C_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.add";

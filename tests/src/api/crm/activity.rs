@@ -18,7 +18,6 @@ pub async fn add(
 
 /// Parameters of `crm.activity.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -46,8 +45,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `crm.activity.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "SUBJECT": string, optional.
@@ -169,6 +174,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"SUBJECT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"DIRECTION":{"anyOf":[{"$dep":1},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"$dep":2},{"type":"null"}]},"PRIORITY":{"anyOf":[{"$dep":3},{"type":"null"}]},"COMMUNICATIONS":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]},"START_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"BINDINGS":{"anyOf":[{"type":"array","items":{"$dep":5}},{"type":"null"}]}}}"#,
+    [AddRequestFieldsDescriptionType, AddRequestFieldsDirection, AddRequestFieldsTypeId,
+    AddRequestFieldsPriority, AddRequestFieldsCommunicationsItem,
+    AddRequestFieldsBindingsItem]
+);
+
 pub type AddRequestFieldsDescriptionType = super::super::enums::IntV1V2V3;
 
 pub type AddRequestFieldsDirection = super::super::enums::IntV1V2;
@@ -178,7 +192,6 @@ pub type AddRequestFieldsTypeId = super::super::enums::IntV1V2V3EtcHf969969e;
 pub type AddRequestFieldsPriority = super::super::enums::ValueValue2Value3Etc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsCommunicationsItem {
     /// Wire name "VALUE": string, optional.
@@ -233,8 +246,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCommunicationsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsCommunicationsItem,
+    r#"{"type":"object","properties":{"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsBindingsItem {
     /// Wire name "OWNER_ID": integer, optional.
@@ -275,6 +294,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsBindingsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsBindingsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsBindingsItem,
+    r#"{"type":"object","properties":{"OWNER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OWNER_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;

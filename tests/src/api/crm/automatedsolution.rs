@@ -18,8 +18,6 @@ pub async fn fields(
 
 /// Parameters of `crm.automatedsolution.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct FieldsRequest {}
 
@@ -43,9 +41,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":false,"description":"Parameters of `crm.automatedsolution.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.automatedsolution.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
@@ -65,8 +69,14 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]}},"description":"The `result` of `crm.automatedsolution.fields`."}"#,
+    [FieldsResponseFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseField {
     /// Wire name "type": string, optional.
@@ -113,8 +123,14 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseField);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponseField,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"upperName":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseFields {
     /// Wire name "id": object, optional.
@@ -141,6 +157,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponseFields,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"$dep":0},{"type":"null"}]},"typeIds":{"anyOf":[{"$dep":0},{"type":"null"}]}}}"#,
+    [FieldsResponseField]
+);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.automatedsolution.fields";

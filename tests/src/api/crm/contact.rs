@@ -20,7 +20,6 @@ pub async fn list(
 
 /// Parameters of `crm.contact.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "select": array of string, optional.
@@ -85,8 +84,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"description":"Parameters of `crm.contact.list`."}"#,
+    [ListRequestFilter, ::bitrix24_runtime::Order]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "=PHONE": string, optional.
@@ -144,13 +149,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilter,
+    r#"{"type":"object","properties":{"=PHONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListRequestFilterTypeId]
+);
+
 pub type ListRequestFilterTypeId = super::super::enums::ClientSupplierPartnerEtc;
 
 /// The `result` of `crm.contact.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseMultiField {
     /// Wire name "ID": one of several shapes, optional.
@@ -192,8 +203,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseMultiField {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseMultiField);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseMultiField,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"VALUE_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"VALUE":{"type":"string"},"TYPE_ID":{"anyOf":[{"$dep":2},{"type":"null"}]}},"required":["VALUE"]}"#,
+    [ListResponseMultiFieldId, ListResponseMultiFieldValueType,
+    ListResponseMultiFieldTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseMultiFieldId {
@@ -227,12 +245,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseMultiFieldId {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseMultiFieldId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseMultiFieldId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 pub type ListResponseMultiFieldValueType = super::super::enums::WorkMobileHomeEtc;
 
 pub type ListResponseMultiFieldTypeId = super::super::enums::Phone;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ID": string, optional.
@@ -275,6 +298,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"BIRTHDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}],"description":"Multi-field values."},"EMAIL":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}}}"#,
+    [ListResponseMultiField]
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";

@@ -24,8 +24,6 @@ pub async fn list(
 
 /// Parameters of `crm.deal.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Fields to return; "\*" and "UF_\*" are wildcards.
@@ -111,9 +109,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}],"description":"Fields to return; \"\\*\" and \"UF_\\*\" are wildcards."},"filter":{"anyOf":[{"$dep":0},{"type":"null"}],"description":"Field filter; keys may carry an operator prefix."},"order":{"anyOf":[{"$dep":1},{"type":"null"}],"description":"Sort direction per field."},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"filter>ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Legacy flat filter key kept for old integrations.","deprecated":true}},"additionalProperties":false,"description":"Parameters of `crm.deal.list`."}"#,
+    [ListRequestFilter, ::bitrix24_runtime::Order]
+);
+
 /// Field filter; keys may carry an operator prefix.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "\>=DATE_CREATE": string (`date-time`), optional.
@@ -206,8 +210,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilter,
+    r#"{"type":"object","properties":{">=DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"!STATUS_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"%TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CATEGORY_ID":{"anyOf":[{"$dep":1},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Field filter; keys may carry an operator prefix."}"#,
+    [ListRequestFilterStatusId, ListRequestFilterCategoryId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterStatusId {
@@ -242,8 +252,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStatusId {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilterStatusId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilterStatusId,
+    r#"{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}"#, []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterCategoryId {
@@ -277,13 +292,18 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterCategoryId {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilterCategoryId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilterCategoryId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 pub type ListRequestOrderValue = super::super::enums::AscDescAsc2Desc2;
 
 /// The `result` of `crm.deal.list`.
 pub type ListResponse = Vec<ListResponseDeal>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDeal {
     /// Wire name "ID": string, optional.
@@ -353,8 +373,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDeal {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDeal);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDeal,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"$dep":0},{"type":"null"}]},"STAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ASSIGNED_BY_ID":{"anyOf":[{"$dep":1},{"type":"null"}]},"CLOSED":{"anyOf":[{"$dep":2},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":{"anyOf":[{"$dep":3},{"type":"null"}]}}"#,
+    [ListResponseDealOpportunity, ListResponseDealAssignedById, ListResponseDealClosed,
+    ListResponseDealValue]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealOpportunity {
@@ -393,8 +420,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealOpportunity {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDealOpportunity);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDealOpportunity,
+    r#"{"anyOf":[{"type":"string"},{"type":"number","format":"double"},{"type":"boolean"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealAssignedById {
@@ -428,11 +461,16 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealAssignedById {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDealAssignedById);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDealAssignedById,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 pub type ListResponseDealClosed = ::bitrix24_runtime::YesNo;
 
 /// User fields (UF_CRM_\*) keyed by field code.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseDealValue {
@@ -472,6 +510,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDealValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDealValue,
+    r#"{"anyOf":[{"type":"string"},{"type":"number","format":"double"},{"type":"array","items":true}],"description":"User fields (UF_CRM_\\*) keyed by field code."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.list";
@@ -522,7 +567,6 @@ pub async fn update(
 
 /// Parameters of `crm.deal.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "id": integer, required.
@@ -615,8 +659,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"fields":{"$dep":0},"params":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UserId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["id","fields"],"description":"Parameters of `crm.deal.update`."}"#,
+    [UpdateRequestFields, UpdateRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "TITLE": string, optional.
@@ -778,8 +828,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}],"description":"Lower-case twin of TITLE."},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UserId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPPORTUNITY":{"anyOf":[{"$dep":0},{"type":"null"}]},"UF_CRM_1712345678":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsOpportunity, UpdateRequestFieldsPhoneItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldsOpportunity {
@@ -818,11 +874,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpportunity {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOpportunity);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsOpportunity,
+    r#"{"anyOf":[{"type":"string"},{"type":"number","format":"double"},{"type":"boolean"}]}"#,
+    []
+);
+
 /// The type `crm.multifield`, defined once in `types`.
 pub type UpdateRequestFieldsPhoneItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
     /// Wire name "REGISTER_SONET_EVENT": string, optional.
@@ -859,6 +921,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestParams,
+    r#"{"type":"object","properties":{"REGISTER_SONET_EVENT":{"anyOf":[{"$dep":0},{"type":"null"}]}}}"#,
+    [UpdateRequestParamsRegisterSonetEvent]
+);
 
 pub type UpdateRequestParamsRegisterSonetEvent = ::bitrix24_runtime::YesNo;
 

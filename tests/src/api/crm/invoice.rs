@@ -19,7 +19,6 @@ pub async fn add(
 
 /// Parameters of `crm.invoice.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -47,8 +46,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `crm.invoice.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ORDER_TOPIC": string, optional.
@@ -149,8 +154,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ORDER_TOPIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_INSERT":{"anyOf":[{"type":"string"},{"type":"null"}]},"PAY_VOUCHER_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PERSON_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRODUCT_ROWS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"INVOICE_PROPERTIES":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]}}}"#,
+    [AddRequestFieldsProductRowsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsProductRowsItem {
     /// Wire name "ID": integer, optional.
@@ -222,6 +233,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsProductRowsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsProductRowsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsProductRowsItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRODUCT_ID":{"type":"integer","format":"int64"},"PRODUCT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUANTITY":{"type":"number","format":"double"},"PRICE":{"type":"number","format":"double"}},"required":["PRODUCT_ID","QUANTITY","PRICE"]}"#,
+    []
+);
 
 /// The `result` of `crm.invoice.add`.
 pub type AddResponse = i64;

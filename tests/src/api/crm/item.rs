@@ -25,7 +25,6 @@ pub async fn add(
 
 /// Parameters of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
@@ -549,8 +548,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CRM_ENTITY_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"entityTypeId":{"$dep":1},"UF_CRM_1712345678":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"type":"object","additionalProperties":true},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"Id":{"anyOf":[{"$dep":2},{"type":"null"}]},"1C_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"self":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Self":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"crate":{"anyOf":[{"type":"string"},{"type":"null"}]},"super":{"anyOf":[{"type":"string"},{"type":"null"}]},"gen":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"async":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"new":{"anyOf":[{"type":"string"},{"type":"null"}]},"default":{"anyOf":[{"type":"string"},{"type":"null"}]},"match":{"anyOf":[{"type":"string"},{"type":"null"}]},"fn":{"anyOf":[{"type":"string"},{"type":"null"}]},"r#type":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE[0][VALUE]":{"anyOf":[{"type":"string"},{"type":"null"}]},"filter>ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},">=DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"!STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"%TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"data-id":{"anyOf":[{"type":"string"},{"type":"null"}]},"a.b":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"with space":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UserId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"\u041d\u0430\u0437\u0432\u0430\u043d\u0438\u0435":{"anyOf":[{"type":"string"},{"type":"null"}]},"\u0421\u0443\u043c\u043c\u0430":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"\ud83d\ude80":{"anyOf":[{"type":"string"},{"type":"null"}]},"_":{"anyOf":[{"type":"string"},{"type":"null"}]},"__":{"anyOf":[{"type":"string"},{"type":"null"}]},"123":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"$dep":3},{"type":"null"}]},"kind":{"anyOf":[{"type":"string"},{"type":"null"}]},"nested":{"anyOf":[{"$dep":4},{"type":"null"}]},"rows":{"anyOf":[{"type":"array","items":{"$dep":5}},{"type":"null"}]},"contact":{"anyOf":[{"$dep":6},{"type":"null"}]}},"required":["entityTypeId","fields"],"description":"Parameters of `crm.item.add`."}"#,
+    [AddRequestCrmEntityType, AddRequestEntityTypeId, AddRequestId, AddRequestStatus,
+    AddRequestNested, AddRequestRowsItem, AddRequestContact]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestBase {
     /// Wire name "ID": integer, optional.
@@ -601,12 +607,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestBase {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestBase);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestBase,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
+
 pub type AddRequestCrmEntityType = super::super::enums::LeadDealContactCompany;
 
 pub type AddRequestEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestId {
@@ -640,11 +652,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestId {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestId, r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#,
+    []
+);
+
 pub type AddRequestStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct AddRequestNested {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
@@ -1139,12 +1155,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestNested);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestNested,
+    r#"{"type":"object","properties":{"CRM_ENTITY_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"entityTypeId":{"anyOf":[{"$dep":1},{"type":"null"}]},"UF_CRM_1712345678":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"Id":{"anyOf":[{"$dep":2},{"type":"null"}]},"1C_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"self":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Self":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"crate":{"anyOf":[{"type":"string"},{"type":"null"}]},"super":{"anyOf":[{"type":"string"},{"type":"null"}]},"gen":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"async":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"default":{"anyOf":[{"type":"string"},{"type":"null"}]},"match":{"anyOf":[{"type":"string"},{"type":"null"}]},"fn":{"anyOf":[{"type":"string"},{"type":"null"}]},"r#type":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE[0][VALUE]":{"anyOf":[{"type":"string"},{"type":"null"}]},"filter>ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},">=DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"!STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"%TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"data-id":{"anyOf":[{"type":"string"},{"type":"null"}]},"a.b":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"with space":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UserId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"\u041d\u0430\u0437\u0432\u0430\u043d\u0438\u0435":{"anyOf":[{"type":"string"},{"type":"null"}]},"\u0421\u0443\u043c\u043c\u0430":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"\ud83d\ude80":{"anyOf":[{"type":"string"},{"type":"null"}]},"_":{"anyOf":[{"type":"string"},{"type":"null"}]},"__":{"anyOf":[{"type":"string"},{"type":"null"}]},"123":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"$dep":3},{"type":"null"}]},"kind":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":false}"#,
+    [AddRequestNestedCrmEntityType, AddRequestNestedEntityTypeId, AddRequestNestedId,
+    AddRequestNestedStatus]
+);
+
 pub type AddRequestNestedCrmEntityType = super::super::enums::LeadDealContactCompany;
 
 pub type AddRequestNestedEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestNestedId {
@@ -1178,10 +1201,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNestedId {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestNestedId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestNestedId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 pub type AddRequestNestedStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestRowsItem {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
@@ -1621,12 +1649,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestRowsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestRowsItem,
+    r#"{"type":"object","properties":{"CRM_ENTITY_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"entityTypeId":{"anyOf":[{"$dep":1},{"type":"null"}]},"UF_CRM_1712345678":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"Id":{"anyOf":[{"$dep":2},{"type":"null"}]},"1C_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"self":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Self":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"crate":{"anyOf":[{"type":"string"},{"type":"null"}]},"super":{"anyOf":[{"type":"string"},{"type":"null"}]},"gen":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"async":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"match":{"anyOf":[{"type":"string"},{"type":"null"}]},"fn":{"anyOf":[{"type":"string"},{"type":"null"}]},"r#type":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE[0][VALUE]":{"anyOf":[{"type":"string"},{"type":"null"}]},"filter>ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},">=DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"!STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"%TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"data-id":{"anyOf":[{"type":"string"},{"type":"null"}]},"a.b":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"with space":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UserId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"\u041d\u0430\u0437\u0432\u0430\u043d\u0438\u0435":{"anyOf":[{"type":"string"},{"type":"null"}]},"\u0421\u0443\u043c\u043c\u0430":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"\ud83d\ude80":{"anyOf":[{"type":"string"},{"type":"null"}]},"_":{"anyOf":[{"type":"string"},{"type":"null"}]},"__":{"anyOf":[{"type":"string"},{"type":"null"}]},"123":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"$dep":3},{"type":"null"}]},"kind":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    [AddRequestRowsItemCrmEntityType, AddRequestRowsItemEntityTypeId,
+    AddRequestRowsItemId, AddRequestRowsItemStatus]
+);
+
 pub type AddRequestRowsItemCrmEntityType = super::super::enums::LeadDealContactCompany;
 
 pub type AddRequestRowsItemEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestRowsItemId {
@@ -1660,10 +1695,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItemId {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestRowsItemId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestRowsItemId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 pub type AddRequestRowsItemStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestContact {
     /// Wire name "ID": integer, optional.
@@ -1738,9 +1778,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestContact {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestContact);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestContact,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HONORIFIC":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    []
+);
+
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "item": object, optional.
@@ -1760,8 +1806,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"description":"The `result` of `crm.item.add`."}"#,
+    [AddResponseItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseItem {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
@@ -2033,12 +2085,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseItem,
+    r#"{"type":"object","properties":{"CRM_ENTITY_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"entityTypeId":{"anyOf":[{"$dep":1},{"type":"null"}]},"UF_CRM_1712345678":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"Id":{"anyOf":[{"$dep":2},{"type":"null"}]},"1C_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"self":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"Self":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"crate":{"anyOf":[{"type":"string"},{"type":"null"}]},"super":{"anyOf":[{"type":"string"},{"type":"null"}]},"gen":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"async":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"match":{"anyOf":[{"type":"string"},{"type":"null"}]},"fn":{"anyOf":[{"type":"string"},{"type":"null"}]},"r#type":{"anyOf":[{"type":"string"},{"type":"null"}]},"PHONE[0][VALUE]":{"anyOf":[{"type":"string"},{"type":"null"}]},"filter>ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},">=DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"!STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"%TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"data-id":{"anyOf":[{"type":"string"},{"type":"null"}]},"a.b":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"with space":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UserId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"\u041d\u0430\u0437\u0432\u0430\u043d\u0438\u0435":{"anyOf":[{"type":"string"},{"type":"null"}]},"\u0421\u0443\u043c\u043c\u0430":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"\ud83d\ude80":{"anyOf":[{"type":"string"},{"type":"null"}]},"_":{"anyOf":[{"type":"string"},{"type":"null"}]},"__":{"anyOf":[{"type":"string"},{"type":"null"}]},"123":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"$dep":3},{"type":"null"}]},"kind":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":{"$dep":4}}"#,
+    [AddResponseItemCrmEntityType, AddResponseItemEntityTypeId, AddResponseItemId,
+    AddResponseItemStatus, AddResponseItemValue]
+);
+
 pub type AddResponseItemCrmEntityType = super::super::enums::LeadDealContactCompany;
 
 pub type AddResponseItemEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddResponseItemId {
@@ -2072,11 +2131,16 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItemId {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseItemId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseItemId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 pub type AddResponseItemStatus = super::super::enums::InProgressInProgress2AEtc;
 
 /// Custom fields map.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddResponseItemValue {
@@ -2115,6 +2179,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItemValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseItemValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseItemValue,
+    r#"{"anyOf":[{"type":"string"},{"type":"number","format":"double"},{"type":"boolean"}],"description":"Custom fields map."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2138,7 +2209,6 @@ pub async fn list(
 
 /// Parameters of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "entityTypeId": one of several shapes, required.
@@ -2231,8 +2301,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"$dep":0},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"filter":{"anyOf":[{"$dep":1},{"type":"null"}]},"order":{"anyOf":[{"$dep":2},{"type":"null"}]},"useOriginalUfNames":{"anyOf":[{"$dep":3},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["entityTypeId"],"description":"Parameters of `crm.item.list`."}"#,
+    [ListRequestEntityTypeId, ::bitrix24_runtime::Filter, ::bitrix24_runtime::Order,
+    ListRequestUseOriginalUfNames]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestEntityTypeId {
@@ -2263,6 +2340,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestEntityTypeId {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestEntityTypeId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestEntityTypeId,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [ListRequestEntityTypeIdEnum]
+);
+
 pub type ListRequestEntityTypeIdEnum = super::super::enums::IntV1V2V3EtcH1a327e7a;
 
 pub type ListRequestOrderValue = super::super::enums::AscDescHf7817ab9;
@@ -2271,7 +2355,6 @@ pub type ListRequestUseOriginalUfNames = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -2291,8 +2374,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `crm.item.list`."}"#,
+    [ListResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "id": integer, optional.
@@ -2339,6 +2428,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"stageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"opportunity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.list";

@@ -20,7 +20,6 @@ pub async fn list(
 
 /// Parameters of `crm.lead.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "select": array of string, optional.
@@ -85,8 +84,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"description":"Parameters of `crm.lead.list`."}"#,
+    [ListRequestFilter, ::bitrix24_runtime::Order]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "STATUS_ID": one of several shapes, optional.
@@ -146,8 +151,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilter,
+    r#"{"type":"object","properties":{"STATUS_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"SOURCE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListRequestFilterStatusId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterStatusId {
@@ -180,6 +191,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStatusId {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilterStatusId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilterStatusId,
+    r#"{"anyOf":[{"$dep":0},{"type":"array","items":{"$dep":1}}]}"#,
+    [ListRequestFilterStatusIdEnum, ListRequestFilterStatusIdArrayItem]
+);
+
 pub type ListRequestFilterStatusIdEnum = super::super::enums::NewInProcessProcessedEtc;
 
 pub type ListRequestFilterStatusIdArrayItem = super::super::enums::NewInProcessProcessedEtc;
@@ -190,7 +208,6 @@ pub type ListRequestOrderValue = super::super::enums::AscDescHf7817ab9;
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ID": integer (`int64`), required.
@@ -241,6 +258,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"HAS_EMAIL":{"anyOf":[{"$dep":1},{"type":"null"}]},"COMPANY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PHONE":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]}},"required":["ID"]}"#,
+    [ListResponseItemStatusId, ListResponseItemHasEmail, ListResponseItemPhoneItem]
+);
 
 pub type ListResponseItemStatusId = super::super::enums::NewInProcessProcessedEtc;
 

@@ -19,7 +19,6 @@ pub async fn add(
 
 /// Parameters of `crm.livefeedmessage.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -47,8 +46,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `crm.livefeedmessage.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "POST_TITLE": string, required.
@@ -136,6 +141,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"POST_TITLE":{"type":"string"},"MESSAGE":{"type":"string"},"SPERM":{"anyOf":[{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"ENTITYTYPEID":{"$dep":0},"ENTITYID":{"type":"integer","format":"int64"},"FILES":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]}},"required":["POST_TITLE","MESSAGE","ENTITYTYPEID","ENTITYID"]}"#,
+    [AddRequestFieldsEntitytypeid]
+);
 
 pub type AddRequestFieldsEntitytypeid = super::super::enums::IntV1V2V3V4;
 

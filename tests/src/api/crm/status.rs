@@ -18,7 +18,6 @@ pub async fn fields(
 
 /// Parameters of `crm.status.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {}
 
@@ -41,11 +40,16 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","description":"Parameters of `crm.status.fields`."}"#, []
+);
+
 /// The `result` of `crm.status.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseField>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseField {
     /// Wire name "type": string, optional.
@@ -90,6 +94,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseField);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponseField,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"$dep":0},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"statusType":{"anyOf":[{"$dep":1},{"type":"null"}]}}}"#,
+    [FieldsResponseFieldType, FieldsResponseFieldStatusType]
+);
 
 pub type FieldsResponseFieldType = super::super::enums::IntegerStringCharEtc;
 

@@ -19,7 +19,6 @@ pub async fn add(
 
 /// Parameters of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -47,8 +46,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `crm.type.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestRelation {
     /// Wire name "entityTypeId": integer, optional.
@@ -98,10 +103,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRelation {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestRelation);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestRelation,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isChildrenListEnabled":{"anyOf":[{"$dep":0},{"type":"null"}]}}}"#,
+    [AddRequestRelationIsChildrenListEnabled]
+);
+
 pub type AddRequestRelationIsChildrenListEnabled = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "title": string, required.
@@ -183,8 +194,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"title":{"type":"string"},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isCategoriesEnabled":{"anyOf":[{"$dep":0},{"type":"null"}]},"relations":{"anyOf":[{"$dep":1},{"type":"null"}]},"linkedUserFields":{"anyOf":[{"type":"object","additionalProperties":{"type":"boolean"}},{"type":"null"}]}},"required":["title"]}"#,
+    [AddRequestFieldsIsCategoriesEnabled, AddRequestFieldsRelations]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsIsCategoriesEnabled {
@@ -215,10 +232,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsCategoriesEnabled {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsIsCategoriesEnabled);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsIsCategoriesEnabled, r#"{"anyOf":[{"$dep":0},{"type":"boolean"}]}"#,
+    [AddRequestFieldsIsCategoriesEnabledEnum]
+);
+
 pub type AddRequestFieldsIsCategoriesEnabledEnum = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsRelations {
     /// Wire name "parent": array of object, optional.
@@ -266,9 +288,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsRelations);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsRelations,
+    r#"{"type":"object","properties":{"parent":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"child":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}}}"#,
+    [AddRequestRelation]
+);
+
 /// The `result` of `crm.type.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "type": object, optional.
@@ -288,8 +316,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"description":"The `result` of `crm.type.add`."}"#,
+    [AddResponseType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseRelation {
     /// Wire name "entityTypeId": integer, optional.
@@ -316,8 +350,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRelation {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseRelation);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseRelation,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isChildrenListEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseType {
     /// Wire name "id": integer, optional.
@@ -354,8 +394,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseType {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseType);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseType,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"relations":{"anyOf":[{"$dep":0},{"type":"null"}]}}}"#,
+    [AddResponseTypeRelations]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseTypeRelations {
     /// Wire name "parent": array of object, optional.
@@ -374,6 +420,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTypeRelations {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseTypeRelations);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseTypeRelations,
+    r#"{"type":"object","properties":{"parent":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}}}"#,
+    [AddResponseRelation]
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.type.add";
@@ -398,7 +451,6 @@ pub async fn list(
 
 /// Parameters of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
@@ -463,9 +515,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"order":{"anyOf":[{"$dep":0},{"type":"null"}]},"filter":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"description":"Parameters of `crm.type.list`."}"#,
+    [::bitrix24_runtime::Order, ::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "types": array of object, optional.
@@ -485,8 +543,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"types":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `crm.type.list`."}"#,
+    [ListResponseTypesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTypesItem {
     /// Wire name "id": integer, optional.
@@ -532,6 +596,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTypesItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseTypesItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTypesItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"customSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.type.list";

@@ -19,7 +19,6 @@ pub async fn get_external_link(
 
 /// Parameters of `disk.file.getExternalLink`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetExternalLinkRequest {
     /// Wire name "id": integer, required.
@@ -47,6 +46,13 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetExternalLinkRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetExternalLinkRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"description":"Parameters of `disk.file.getExternalLink`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.getExternalLink`.
 pub type GetExternalLinkResponse = String;
 
@@ -71,7 +77,6 @@ pub async fn uploadversion(
 
 /// Parameters of `disk.file.uploadversion`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadversionRequest {
     /// Wire name "id": integer, required.
@@ -124,9 +129,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadversionRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadversionRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadversionRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"fileContent":{"type":"array","items":{"type":"string"},"description":"File name followed by its base64 content."},"content":{"anyOf":[{"type":"string"},{"type":"null"}],"description":"Raw bytes alternative."}},"required":["id","fileContent"],"description":"Parameters of `disk.file.uploadversion`."}"#,
+    []
+);
+
 /// The `result` of `disk.file.uploadversion`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadversionResponse {
     /// Wire name "ID": integer, optional.
@@ -167,6 +178,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadversionResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadversionResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadversionResponse,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"string"},{"type":"null"}]},"UPDATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"description":"The `result` of `disk.file.uploadversion`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UploadversionRequest {
     const NAME: &'static str = "disk.file.uploadversion";

@@ -23,7 +23,6 @@ pub async fn getchildren(
 
 /// Parameters of `disk.folder.getchildren`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetchildrenRequest {
     /// Wire name "id": one of several shapes, required.
@@ -73,8 +72,14 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetchildrenRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetchildrenRequest,
+    r#"{"type":"object","properties":{"id":{"$dep":0},"filter":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["id"],"description":"Parameters of `disk.folder.getchildren`."}"#,
+    [GetchildrenRequestId, GetchildrenRequestFilter]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetchildrenRequestId {
@@ -108,8 +113,13 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestId {
 
 ::bitrix24_runtime::loose_deserialize!(GetchildrenRequestId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetchildrenRequestId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetchildrenRequestFilter {
     /// Wire name "TYPE": string, optional.
@@ -153,13 +163,19 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetchildrenRequestFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetchildrenRequestFilter,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},">CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    [GetchildrenRequestFilterType]
+);
+
 pub type GetchildrenRequestFilterType = super::super::enums::FileFolder;
 
 /// The `result` of `disk.folder.getchildren`.
 pub type GetchildrenResponse = Vec<GetchildrenResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetchildrenResponseItem {
     /// Wire name "ID": string, optional.
@@ -220,10 +236,17 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetchildrenResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetchildrenResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"SIZE":{"anyOf":[{"$dep":1},{"type":"null"}]},"CREATE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOWNLOAD_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED_TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]}}}"#,
+    [GetchildrenResponseItemType, GetchildrenResponseItemSize,
+    GetchildrenResponseItemDeletedType]
+);
+
 pub type GetchildrenResponseItemType = super::super::enums::FileFolder;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetchildrenResponseItemSize {
@@ -256,6 +279,12 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItemSize {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetchildrenResponseItemSize);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetchildrenResponseItemSize,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
 
 pub type GetchildrenResponseItemDeletedType = super::super::enums::IntV0V3V4;
 

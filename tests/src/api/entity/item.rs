@@ -18,7 +18,6 @@ pub async fn get(
 
 /// Parameters of `entity.item.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY": string, required.
@@ -72,8 +71,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"SORT":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["ENTITY"],"description":"Parameters of `entity.item.get`."}"#,
+    [GetRequestFilter]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestFilter {
     /// Wire name "SECTION": one of several shapes, optional.
@@ -120,8 +125,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestFilter,
+    r#"{"type":"object","properties":{"SECTION":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestFilterSection]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetRequestFilterSection {
@@ -155,11 +166,16 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilterSection {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestFilterSection);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestFilterSection,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 /// The `result` of `entity.item.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ID": string, optional.
@@ -203,10 +219,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"DATE_ACTIVE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTY_VALUES":{"anyOf":[{"$dep":1},{"type":"null"}]}}}"#,
+    [GetResponseItemActive, GetResponseItemPropertyValues]
+);
+
 pub type GetResponseItemActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemPropertyValues {
     /// Wire name "VALUE": any JSON, optional.
@@ -229,6 +251,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemPropertyValues {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemPropertyValues);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemPropertyValues,
+    r#"{"type":"object","properties":{"VALUE":true},"additionalProperties":true}"#, []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "entity.item.get";

@@ -20,7 +20,6 @@ pub async fn add(
 
 /// Parameters of `im.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// \#\[cfg(any())\] hides the next item; \#!\[allow(warnings)\] silences lints
@@ -123,12 +122,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"type":"string","description":"\\#\\[cfg(any())\\] hides the next item; \\#!\\[allow(warnings)\\] silences lints"},"MESSAGE":{"type":"string","description":"}); panic!(\"x\"); fn f() {"},"SYSTEM":{"anyOf":[{"$dep":0},{"type":"null"}],"description":"Right-to-left override here: gnp.exe and isolate x end"},"ATTACH":{"anyOf":[{"$dep":1},{"type":"null"}],"description":"NUL byte and bell and in one line"},"KEYBOARD":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}],"description":"This description is deliberately very long so that a generator which wraps or truncates doc comments gets exercised; it keeps going with ordinary words about buttons, rows, colours, links, commands, bot ids and block ids, then keeps going further still, past three hundred characters, to make sure that nothing in the output breaks when a single line of docu\u2026"},"URL_PREVIEW":{"anyOf":[{"$dep":3},{"type":"null"}],"description":"\\<!-- comment --\\> and \\*/ again"}},"required":["DIALOG_ID","MESSAGE"],"description":"Parameters of `im.message.add`."}"#,
+    [AddRequestSystem, AddRequestAttach, AddRequestKeyboardItem, AddRequestUrlPreview]
+);
+
 /// Right-to-left override here: gnp.exe and isolate x end
 pub type AddRequestSystem = ::bitrix24_runtime::YesNo;
 
 /// NUL byte and bell and in one line
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestAttach {
@@ -162,8 +167,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestAttach {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestAttach);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestAttach,
+    r#"{"anyOf":[{"type":"object","additionalProperties":true},{"type":"array","items":true}],"description":"NUL byte and bell and in one line"}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestKeyboardItem {
     /// First line of a multi-line description. Second line with \<script\>alert(1)\</script\> in it. Third line with a \[link\](http://x) and an HTML comment end --\> Fifth line after a blank one.
@@ -215,6 +226,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestKeyboardItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestKeyboardItem,
+    r#"{"type":"object","properties":{"TEXT":{"anyOf":[{"type":"string"},{"type":"null"}],"description":"First line of a multi-line description. Second line with \\<script\\>alert(1)\\</script\\> in it. Third line with a \\[link\\](http://x) and an HTML comment end --\\> Fifth line after a blank one."},"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"BG_COLOR":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    []
+);
 
 /// \<!-- comment --\> and \*/ again
 pub type AddRequestUrlPreview = ::bitrix24_runtime::YesNo;

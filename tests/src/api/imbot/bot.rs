@@ -18,8 +18,6 @@ pub async fn list(
 
 /// Parameters of `imbot.bot.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ListRequest {}
 
@@ -43,13 +41,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":false,"description":"Parameters of `imbot.bot.list`."}"#,
+    []
+);
+
 /// The `result` of `imbot.bot.list`.
 ///
 /// Bots keyed by bot id.
 pub type ListResponse = ::std::collections::BTreeMap<String, ListResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseValue {
     /// Wire name "ID": integer, optional.
@@ -94,6 +98,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseValue,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPENLINE":{"anyOf":[{"$dep":0},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]}}}"#,
+    [ListResponseValueOpenline, ListResponseValueType]
+);
 
 pub type ListResponseValueOpenline = ::bitrix24_runtime::YesNo;
 

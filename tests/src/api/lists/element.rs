@@ -18,7 +18,6 @@ pub async fn add(
 
 /// Parameters of `lists.element.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "IBLOCK_TYPE_ID": string, required.
@@ -112,10 +111,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"IBLOCK_TYPE_ID":{"$dep":0},"IBLOCK_ID":{"$dep":1},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_CODE":{"type":"string"},"SOCNET_GROUP_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FIELDS":{"$dep":2},"LIST_ELEMENT_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["IBLOCK_TYPE_ID","IBLOCK_ID","ELEMENT_CODE","FIELDS"],"description":"Parameters of `lists.element.add`."}"#,
+    [AddRequestIblockTypeId, AddRequestIblockId, AddRequestFields]
+);
+
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestIblockId {
@@ -149,8 +154,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestIblockId {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestIblockId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestIblockId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "NAME": string, required.
@@ -195,6 +205,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"NAME":{"type":"string"}},"required":["NAME"],"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `lists.element.add`.
 pub type AddResponse = i64;

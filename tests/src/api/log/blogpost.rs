@@ -20,7 +20,6 @@ pub async fn add(
 
 /// Parameters of `log.blogpost.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "USER_ID": integer, optional.
@@ -137,6 +136,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"POST_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"POST_MESSAGE":{"type":"string"},"DEST":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"SPERM":{"anyOf":[{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"FILES":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"IMPORTANT":{"anyOf":[{"$dep":0},{"type":"null"}]},"IMPORTANT_DATE_END":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["POST_MESSAGE"],"description":"Parameters of `log.blogpost.add`."}"#,
+    [AddRequestImportant]
+);
 
 pub type AddRequestImportant = ::bitrix24_runtime::YesNo;
 

@@ -18,7 +18,6 @@ pub async fn getfields(
 
 /// Parameters of `sale.basketitem.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequest {}
 
@@ -41,9 +40,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsRequest,
+    r#"{"type":"object","description":"Parameters of `sale.basketitem.getfields`."}"#, []
+);
+
 /// The `result` of `sale.basketitem.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponse {
     /// Wire name "basketItem": object, optional.
@@ -65,8 +69,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponse,
+    r#"{"type":"object","properties":{"basketItem":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `sale.basketitem.getfields`."}"#,
+    [GetfieldsResponseBasketItemValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseBasketItemValue {
     /// Wire name "TYPE": string, optional.
@@ -111,6 +121,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseBasketItemValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseBasketItemValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponseBasketItemValue,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_REQUIRED":{"anyOf":[{"$dep":0},{"type":"null"}]},"IS_READ_ONLY":{"anyOf":[{"$dep":1},{"type":"null"}]},"IS_IMMUTABLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MULTIPLE":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    [GetfieldsResponseBasketItemValueIsRequired,
+    GetfieldsResponseBasketItemValueIsReadOnly]
+);
 
 pub type GetfieldsResponseBasketItemValueIsRequired = ::bitrix24_runtime::YesNo;
 

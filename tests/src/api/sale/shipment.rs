@@ -18,7 +18,6 @@ pub async fn add(
 
 /// Parameters of `sale.shipment.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -46,8 +45,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `sale.shipment.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "orderId": integer, required.
@@ -159,13 +164,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"orderId":{"type":"integer","format":"int64"},"deliveryId":{"type":"integer","format":"int64"},"allowDelivery":{"anyOf":[{"$dep":0},{"type":"null"}]},"deducted":{"anyOf":[{"$dep":1},{"type":"null"}]},"currency":{"type":"string"},"priceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"statusId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryDocDate":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["orderId","deliveryId","currency"]}"#,
+    [AddRequestFieldsAllowDelivery, AddRequestFieldsDeducted]
+);
+
 pub type AddRequestFieldsAllowDelivery = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "shipment": object, optional.
@@ -185,8 +196,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"shipment":{"anyOf":[{"$dep":0},{"type":"null"}]}},"description":"The `result` of `sale.shipment.add`."}"#,
+    [AddResponseShipment]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseShipment {
     /// Wire name "id": integer, optional.
@@ -213,6 +230,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseShipment {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseShipment);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseShipment,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"orderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.shipment.add";

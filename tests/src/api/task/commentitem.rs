@@ -18,7 +18,6 @@ pub async fn add(
 
 /// Parameters of `task.commentitem.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "TASKID": integer, required.
@@ -55,8 +54,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"TASKID":{"type":"integer","format":"int64"},"FIELDS":{"$dep":0}},"required":["TASKID","FIELDS"],"description":"Parameters of `task.commentitem.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "POST_MESSAGE": string, optional.
@@ -268,6 +273,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r####"{"type":"object","properties":{"POST_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_FORUM_MESSAGE_DOC":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"*/":{"anyOf":[{"type":"string"},{"type":"null"}],"description":"Property named like a comment end."},"/*":{"anyOf":[{"type":"string"},{"type":"null"}]},"\"#":{"anyOf":[{"type":"string"},{"type":"null"}]},"\"###":{"anyOf":[{"type":"string"},{"type":"null"}]},"```":{"anyOf":[{"type":"string"},{"type":"null"}]},"#[cfg(any())]":{"anyOf":[{"type":"string"},{"type":"null"}]},"#![allow(warnings)]":{"anyOf":[{"type":"string"},{"type":"null"}]},"}); panic!(\"x\"); fn f() {":{"anyOf":[{"type":"string"},{"type":"null"}]},"\u202eevil":{"anyOf":[{"type":"string"},{"type":"null"}]},"\u2066iso":{"anyOf":[{"type":"string"},{"type":"null"}]},"nul\u0000key":{"anyOf":[{"type":"string"},{"type":"null"}]},"bell\u0007":{"anyOf":[{"type":"string"},{"type":"null"}]},"<script>":{"anyOf":[{"type":"string"},{"type":"null"}]},"-->":{"anyOf":[{"type":"string"},{"type":"null"}]},"[link](http://x)":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"####,
+    []
+);
 
 /// The `result` of `task.commentitem.add`.
 pub type AddResponse = ::serde_json::Value;

@@ -19,7 +19,6 @@ pub async fn list(
 
 /// Parameters of `task.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
@@ -84,10 +83,16 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"ORDER":{"anyOf":[{"$dep":0},{"type":"null"}]},"FILTER":{"anyOf":[{"$dep":1},{"type":"null"}]},"PARAMS":{"anyOf":[{"$dep":2},{"type":"null"}]},"SELECT":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"description":"Parameters of `task.item.list`."}"#,
+    [::bitrix24_runtime::Order, ::bitrix24_runtime::Filter, ListRequestParams]
+);
+
 pub type ListRequestOrderValue = super::super::enums::AscDescH35027119;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParams {
     /// Wire name "NAV_PARAMS": object, optional.
@@ -120,8 +125,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestParams,
+    r#"{"type":"object","properties":{"NAV_PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]}}}"#,
+    [ListRequestParamsNavParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParamsNavParams {
     /// Wire name "nPageSize": integer, optional.
@@ -163,11 +174,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParamsNavParams {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestParamsNavParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestParamsNavParams,
+    r#"{"type":"object","properties":{"nPageSize":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iNumPage":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
+
 /// The `result` of `task.item.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ID": string, optional.
@@ -203,6 +220,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "task.item.list";

@@ -32,7 +32,6 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-add-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -64,8 +63,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `tasks.task.add`."}"#,
+    [AddRequestFields]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "title": string, required.
@@ -134,10 +140,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"title":{"type":"string"},"creatorId":{"type":"integer","format":"int64"},"responsibleId":{"type":"integer","format":"int64"}},"required":["title","creatorId","responsibleId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "item": object, optional.
@@ -160,8 +173,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"description":"The `result` of `tasks.task.add`."}"#,
+    [AddResponseItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseItem {
     /// Wire name "id": integer, optional.
@@ -190,6 +210,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddResponseItem);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for AddRequest {
@@ -225,7 +253,6 @@ pub async fn get(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-get-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -268,10 +295,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["id"],"description":"Parameters of `tasks.task.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "item": object, optional.
@@ -294,8 +328,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"description":"The `result` of `tasks.task.get`."}"#,
+    [GetResponseItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "id": integer, optional.
@@ -335,8 +376,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"responsible":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemResponsible]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemResponsible {
     /// Wire name "name": string, optional.
@@ -365,6 +413,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemResponsible {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemResponsible);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemResponsible,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for GetRequest {
@@ -413,7 +469,6 @@ pub async fn list(
 /// Parameters of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
@@ -492,11 +547,18 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"order":{"anyOf":[{"$dep":0},{"type":"null"}]},"filter":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"params":{"anyOf":[{"$dep":2},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"description":"Parameters of `tasks.task.list`."}"#,
+    [::bitrix24_runtime::Order, ListRequestFilter, ListRequestParams]
+);
+
+#[cfg(feature = "task")]
 pub type ListRequestOrderValue = super::super::enums::AscDescH35027119;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "RESPONSIBLE_ID": one of several shapes, optional.
@@ -565,8 +627,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilter,
+    r#"{"type":"object","properties":{"RESPONSIBLE_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"REAL_STATUS":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListRequestFilterResponsibleId, ListRequestFilterRealStatus]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListRequestFilterResponsibleId {
@@ -598,11 +667,18 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterResponsibleId {
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilterResponsibleId);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilterResponsibleId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    []
+);
+
+#[cfg(feature = "task")]
 pub type ListRequestFilterRealStatus = super::super::enums::IntV1V2V3EtcHe4cf54e6;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParams {
     /// Wire name "WITH_TIMER_INFO": boolean, optional.
@@ -650,10 +726,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListRequestParams);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestParams,
+    r#"{"type":"object","properties":{"WITH_TIMER_INFO":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"WITH_RESULT_INFO":{"anyOf":[{"type":"boolean"},{"type":"null"}]}}}"#,
+    []
+);
+
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "tasks": array of object, optional.
@@ -676,8 +759,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"tasks":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `tasks.task.list`."}"#,
+    [ListResponseTasksItem]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTasksItem {
     /// Wire name "id": one of several shapes, optional.
@@ -734,8 +824,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseTasksItem);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTasksItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"$dep":0},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"$dep":1},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"string"},{"type":"null"}]},"timeEstimate":{"anyOf":[{"type":"integer","format":"int32"},{"type":"null"}]}}}"#,
+    [ListResponseTasksItemId, ListResponseTasksItemStatus]
+);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseTasksItemId {
@@ -770,6 +867,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemId {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemId);
+
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTasksItemId,
+    r#"{"anyOf":[{"type":"integer","format":"int64"},{"type":"string"}]}"#, []
+);
 
 #[cfg(feature = "task")]
 pub type ListResponseTasksItemStatus = super::super::enums::IntV1V2V3EtcHe4cf54e6;
@@ -845,7 +949,6 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Request {
     /// Wire name "filter": any JSON, optional.
@@ -928,10 +1031,17 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3Request);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3Request,
+    r#"{"type":"object","properties":{"filter":true,"order":true,"pagination":true,"select":true},"additionalProperties":true,"description":"Parameters of `tasks.task.list`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Response {
     /// Wire name "items": array of object, optional.
@@ -956,6 +1066,14 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Response {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3Response);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3Response,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"type":"object","additionalProperties":true}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.list`."}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for ListV3Request {

@@ -18,7 +18,6 @@ pub async fn register(
 
 /// Parameters of `telephony.externalcall.register`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "USER_PHONE_INNER": string, optional.
@@ -168,6 +167,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"USER_PHONE_INNER":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"},"PHONE_NUMBER":{"type":"string"},"CALL_START_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CRM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"CRM_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SHOW":{"anyOf":[{"$dep":2},{"type":"null"}]},"TYPE":{"$dep":3},"LINE_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["USER_ID","PHONE_NUMBER","TYPE"],"description":"Parameters of `telephony.externalcall.register`."}"#,
+    [RegisterRequestCrmCreate, RegisterRequestCrmEntityType, RegisterRequestShow,
+    RegisterRequestType]
+);
+
 pub type RegisterRequestCrmCreate = super::super::enums::IntV0V1;
 
 pub type RegisterRequestCrmEntityType = super::super::enums::ContactCompanyLead;
@@ -178,7 +185,6 @@ pub type RegisterRequestType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `telephony.externalcall.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "CALL_ID": string, optional.
@@ -220,8 +226,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterResponse,
+    r#"{"type":"object","properties":{"CALL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATED_LEAD":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_CREATED_ENTITIES":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `telephony.externalcall.register`."}"#,
+    [RegisterResponseCrmCreatedEntitiesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponseCrmCreatedEntitiesItem {
     /// Wire name "ENTITY_TYPE": string, optional.
@@ -244,6 +256,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponseCrmCreatedEntitiesItem
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponseCrmCreatedEntitiesItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterResponseCrmCreatedEntitiesItem,
+    r#"{"type":"object","properties":{"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "telephony.externalcall.register";

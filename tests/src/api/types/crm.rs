@@ -11,7 +11,6 @@
 /// Official documentation: <https://apidocs.bitrix24.com/api-reference/crm/data-types.html>.
 #[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Multifield {
     /// Wire name "ID": integer, optional.
@@ -83,6 +82,14 @@ impl ::bitrix24_runtime::loose::Loose for Multifield {
 
 #[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 ::bitrix24_runtime::loose_deserialize!(Multifield);
+
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Multifield,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"VALUE":{"type":"string"},"VALUE_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["VALUE"],"description":"The type `crm.multifield`, defined once for every spec that refers to it.\n\nA phone, e-mail, messenger or web address of a CRM entity."}"#,
+    [MultifieldTypeId, MultifieldValueType]
+);
 
 #[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 pub type MultifieldTypeId = super::super::enums::PhoneEmailWebEtc;

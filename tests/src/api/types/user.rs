@@ -7,7 +7,6 @@
 /// The type `user.brief`, defined once for every spec that refers to it.
 #[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Brief {
     /// Wire name "id": integer, optional.
@@ -40,6 +39,14 @@ impl ::bitrix24_runtime::loose::Loose for Brief {
 
 #[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
 ::bitrix24_runtime::loose_deserialize!(Brief);
+
+#[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    Brief,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"phones":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"The type `user.brief`, defined once for every spec that refers to it."}"#,
+    [BriefPhonesItem]
+);
 
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(any(feature = "im", feature = "imbot", feature = "user"))]

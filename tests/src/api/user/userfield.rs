@@ -18,7 +18,6 @@ pub async fn add(
 
 /// Parameters of `user.userfield.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -46,8 +45,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `user.userfield.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "FIELD_NAME": string, required.
@@ -160,12 +165,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"FIELD_NAME":{"type":"string"},"USER_TYPE_ID":{"$dep":0},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":1},{"type":"null"}]},"EDIT_FORM_LABEL":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}],"description":"Label per language code."},"LIST":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"SETTINGS":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"required":["FIELD_NAME","USER_TYPE_ID"]}"#,
+    [AddRequestFieldsUserTypeId, AddRequestFieldsMultiple, AddRequestFieldsListItem]
+);
+
 pub type AddRequestFieldsUserTypeId = super::super::enums::StringIntegerDoubleEtc;
 
 pub type AddRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsListItem {
     /// Wire name "VALUE": string, optional.
@@ -217,6 +228,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsListItem,
+    r#"{"type":"object","properties":{"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEF":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    [AddRequestFieldsListItemDef]
+);
 
 pub type AddRequestFieldsListItemDef = ::bitrix24_runtime::YesNo;
 

@@ -24,7 +24,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/biconnector/dataset/biconnector-dataset-fields-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "add": array of object, optional.
@@ -111,8 +110,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"add":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"delete":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"update":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `biconnector.dataset.fields.update`."}"#,
+    [UpdateRequestAddItem, UpdateRequestUpdateItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestAddItem {
     /// Wire name "externalCode": string, optional.
@@ -182,8 +187,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestAddItem {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestAddItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestAddItem,
+    r#"{"type":"object","properties":{"externalCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestUpdateItem {
     /// Wire name "id": integer, optional.
@@ -238,6 +249,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestUpdateItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestUpdateItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestUpdateItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"visible":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `biconnector.dataset.fields.update`.
 pub type UpdateResponse = bool;

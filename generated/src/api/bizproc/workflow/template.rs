@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "AUTO_EXECUTE": integer, optional.
@@ -127,6 +126,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"AUTO_EXECUTE":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DOCUMENT_TYPE":{"type":"array","items":{"type":"string"}},"NAME":{"type":"string"},"TEMPLATE_DATA":{"type":"array","items":{"type":"string"}}},"required":["DOCUMENT_TYPE","NAME","TEMPLATE_DATA"],"additionalProperties":true,"description":"Parameters of `bizproc.workflow.template.add`."}"#,
+    [AddRequestAutoExecute]
+);
+
 pub type AddRequestAutoExecute = super::super::super::enums::IntV0V1V2V3;
 
 /// The `result` of `bizproc.workflow.template.add`.
@@ -163,7 +169,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -209,6 +214,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `bizproc.workflow.template.delete`."}"#,
+    []
+);
+
 /// The `result` of `bizproc.workflow.template.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -245,7 +257,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -325,11 +336,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `bizproc.workflow.template.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `bizproc.workflow.template.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "AUTO_EXECUTE": integer, optional.
@@ -443,6 +460,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"AUTO_EXECUTE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CONSTANTS":true,"DOCUMENT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_MODIFIED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MODIFIED":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODULE_ID":{"anyOf":[{"$dep":1},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARAMETERS":true,"SYSTEM_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEMPLATE":true,"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"VARIABLES":true},"additionalProperties":true}"#,
+    [ListResponseItemAutoExecute, ListResponseItemModuleId]
+);
+
 pub type ListResponseItemAutoExecute = super::super::super::enums::IntV0V1V2V3;
 
 pub type ListResponseItemModuleId = super::super::super::enums::CrmListsDisk;
@@ -519,7 +543,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/template/bizproc-workflow-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -571,8 +594,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"ID":{"type":"string"}},"required":["FIELDS","ID"],"additionalProperties":true,"description":"Parameters of `bizproc.workflow.template.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "AUTO_EXECUTE": integer, optional.
@@ -660,6 +689,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"AUTO_EXECUTE":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEMPLATE_DATA":true},"additionalProperties":true}"#,
+    [UpdateRequestFieldsAutoExecute]
+);
 
 pub type UpdateRequestFieldsAutoExecute = super::super::super::enums::IntV0V1V2V3;
 

@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -76,8 +75,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `booking.v1.resource.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "confirmationCounterDelay": integer, optional.
@@ -446,6 +451,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"confirmationCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationRepetitions":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationRepetitionsInterval":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"infoDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isConfirmationNotificationOn":{"anyOf":[{"$dep":0},{"type":"null"}]},"isDelayedNotificationOn":{"anyOf":[{"$dep":1},{"type":"null"}]},"isFeedbackNotificationOn":{"anyOf":[{"$dep":2},{"type":"null"}]},"isInfoNotificationOn":{"anyOf":[{"$dep":3},{"type":"null"}]},"isMain":{"anyOf":[{"$dep":4},{"type":"null"}]},"isReminderNotificationOn":{"anyOf":[{"$dep":5},{"type":"null"}]},"name":{"type":"string"},"reminderDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateTypeConfirmation":{"anyOf":[{"$dep":6},{"type":"null"}]},"templateTypeDelayed":{"anyOf":[{"$dep":7},{"type":"null"}]},"templateTypeFeedback":{"anyOf":[{"$dep":8},{"type":"null"}]},"templateTypeInfo":{"anyOf":[{"$dep":9},{"type":"null"}]},"templateTypeReminder":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"type":"integer","format":"int64"}},"required":["name","typeId"],"additionalProperties":true}"#,
+    [AddRequestFieldsIsConfirmationNotificationOn,
+    AddRequestFieldsIsDelayedNotificationOn, AddRequestFieldsIsFeedbackNotificationOn,
+    AddRequestFieldsIsInfoNotificationOn, AddRequestFieldsIsMain,
+    AddRequestFieldsIsReminderNotificationOn, AddRequestFieldsTemplateTypeConfirmation,
+    AddRequestFieldsTemplateTypeDelayed, AddRequestFieldsTemplateTypeFeedback,
+    AddRequestFieldsTemplateTypeInfo]
+);
+
 pub type AddRequestFieldsIsConfirmationNotificationOn = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsIsDelayedNotificationOn = ::bitrix24_runtime::YesNo;
@@ -468,7 +485,6 @@ pub type AddRequestFieldsTemplateTypeInfo = super::super::super::enums::Inanimat
 
 /// The `result` of `booking.v1.resource.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "id": integer, optional.
@@ -491,6 +507,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `booking.v1.resource.add`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "booking.v1.resource.add";
@@ -520,7 +543,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -565,6 +587,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `booking.v1.resource.delete`."}"#,
+    []
+);
+
 /// The `result` of `booking.v1.resource.delete`.
 pub type DeleteResponse = bool;
 
@@ -596,7 +625,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -641,9 +669,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `booking.v1.resource.get`."}"#,
+    []
+);
+
 /// The `result` of `booking.v1.resource.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "resource": object, optional.
@@ -666,6 +700,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"resource":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `booking.v1.resource.get`."}"#,
+    [GetResponseResource]
+);
 
 /// The type `booking.resource_2`, defined once in `types`.
 pub type GetResponseResource = super::super::super::types::booking::Resource2;
@@ -698,7 +739,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "description": string, optional.
@@ -821,11 +861,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"isMain":{"anyOf":[{"$dep":1},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"order":{"anyOf":[{"$dep":2},{"type":"null"}]},"searchQuery":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `booking.v1.resource.list`."}"#,
+    [::bitrix24_runtime::Filter, ListRequestIsMain, ::bitrix24_runtime::Order]
+);
+
 pub type ListRequestIsMain = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `booking.v1.resource.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "resource": array of object, optional.
@@ -848,6 +894,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"resource":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `booking.v1.resource.list`."}"#,
+    [ListResponseResourceItem]
+);
 
 /// The type `booking.resource_2`, defined once in `types`.
 pub type ListResponseResourceItem = super::super::super::types::booking::Resource2;
@@ -880,7 +933,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/booking-v1-resource-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -930,8 +982,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `booking.v1.resource.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "confirmationCounterDelay": integer, optional.
@@ -1284,6 +1342,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"confirmationCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationRepetitions":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationRepetitionsInterval":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"infoDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isConfirmationNotificationOn":{"anyOf":[{"$dep":0},{"type":"null"}]},"isDelayedNotificationOn":{"anyOf":[{"$dep":1},{"type":"null"}]},"isFeedbackNotificationOn":{"anyOf":[{"$dep":2},{"type":"null"}]},"isInfoNotificationOn":{"anyOf":[{"$dep":3},{"type":"null"}]},"isMain":{"anyOf":[{"$dep":4},{"type":"null"}]},"isReminderNotificationOn":{"anyOf":[{"$dep":5},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"reminderDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateTypeConfirmation":{"anyOf":[{"$dep":6},{"type":"null"}]},"templateTypeDelayed":{"anyOf":[{"$dep":7},{"type":"null"}]},"templateTypeFeedback":{"anyOf":[{"$dep":8},{"type":"null"}]},"templateTypeInfo":{"anyOf":[{"$dep":9},{"type":"null"}]},"templateTypeReminder":{"anyOf":[{"type":"string"},{"type":"null"}]},"typeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsIsConfirmationNotificationOn,
+    UpdateRequestFieldsIsDelayedNotificationOn,
+    UpdateRequestFieldsIsFeedbackNotificationOn, UpdateRequestFieldsIsInfoNotificationOn,
+    UpdateRequestFieldsIsMain, UpdateRequestFieldsIsReminderNotificationOn,
+    UpdateRequestFieldsTemplateTypeConfirmation, UpdateRequestFieldsTemplateTypeDelayed,
+    UpdateRequestFieldsTemplateTypeFeedback, UpdateRequestFieldsTemplateTypeInfo]
+);
 
 pub type UpdateRequestFieldsIsConfirmationNotificationOn = ::bitrix24_runtime::YesNo;
 

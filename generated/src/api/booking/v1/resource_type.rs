@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -73,8 +72,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `booking.v1.resourceType.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "code": string, required.
@@ -416,6 +421,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"code":{"type":"string"},"confirmationCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationRepetitions":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationRepetitionsInterval":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"infoDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isConfirmationNotificationOn":{"anyOf":[{"$dep":0},{"type":"null"}]},"isDelayedNotificationOn":{"anyOf":[{"$dep":1},{"type":"null"}]},"isFeedbackNotificationOn":{"anyOf":[{"$dep":2},{"type":"null"}]},"isInfoNotificationOn":{"anyOf":[{"$dep":3},{"type":"null"}]},"isReminderNotificationOn":{"anyOf":[{"$dep":4},{"type":"null"}]},"name":{"type":"string"},"reminderDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateTypeConfirmation":{"anyOf":[{"$dep":5},{"type":"null"}]},"templateTypeDelayed":{"anyOf":[{"$dep":6},{"type":"null"}]},"templateTypeFeedback":{"anyOf":[{"$dep":7},{"type":"null"}]},"templateTypeInfo":{"anyOf":[{"$dep":8},{"type":"null"}]},"templateTypeReminder":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["code","name"],"additionalProperties":true}"#,
+    [AddRequestFieldsIsConfirmationNotificationOn,
+    AddRequestFieldsIsDelayedNotificationOn, AddRequestFieldsIsFeedbackNotificationOn,
+    AddRequestFieldsIsInfoNotificationOn, AddRequestFieldsIsReminderNotificationOn,
+    AddRequestFieldsTemplateTypeConfirmation, AddRequestFieldsTemplateTypeDelayed,
+    AddRequestFieldsTemplateTypeFeedback, AddRequestFieldsTemplateTypeInfo]
+);
+
 pub type AddRequestFieldsIsConfirmationNotificationOn = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsIsDelayedNotificationOn = ::bitrix24_runtime::YesNo;
@@ -436,7 +452,6 @@ pub type AddRequestFieldsTemplateTypeInfo = super::super::super::enums::Inanimat
 
 /// The `result` of `booking.v1.resourceType.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "id": integer, optional.
@@ -459,6 +474,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `booking.v1.resourceType.add`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "booking.v1.resourceType.add";
@@ -488,7 +510,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -533,6 +554,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `booking.v1.resourceType.delete`."}"#,
+    []
+);
+
 /// The `result` of `booking.v1.resourceType.delete`.
 pub type DeleteResponse = bool;
 
@@ -564,7 +592,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -609,9 +636,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `booking.v1.resourceType.get`."}"#,
+    []
+);
+
 /// The `result` of `booking.v1.resourceType.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "resourceType": object, optional.
@@ -634,6 +667,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"resourceType":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `booking.v1.resourceType.get`."}"#,
+    [GetResponseResourceType]
+);
 
 /// The type `booking.resource`, defined once in `types`.
 pub type GetResponseResourceType = super::super::super::types::booking::Resource;
@@ -666,7 +706,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "code": string, optional.
@@ -767,9 +806,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"searchQuery":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `booking.v1.resourceType.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `booking.v1.resourceType.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "resource": array of object, optional.
@@ -792,6 +837,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"resource":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `booking.v1.resourceType.list`."}"#,
+    [ListResponseResourceItem]
+);
 
 /// The type `booking.resource`, defined once in `types`.
 pub type ListResponseResourceItem = super::super::super::types::booking::Resource;
@@ -824,7 +876,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -874,8 +925,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `booking.v1.resourceType.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "code": string, optional.
@@ -1204,6 +1261,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"confirmationCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationRepetitions":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"confirmationRepetitionsInterval":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedCounterDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"delayedDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"infoDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isConfirmationNotificationOn":{"anyOf":[{"$dep":0},{"type":"null"}]},"isDelayedNotificationOn":{"anyOf":[{"$dep":1},{"type":"null"}]},"isFeedbackNotificationOn":{"anyOf":[{"$dep":2},{"type":"null"}]},"isInfoNotificationOn":{"anyOf":[{"$dep":3},{"type":"null"}]},"isReminderNotificationOn":{"anyOf":[{"$dep":4},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"reminderDelay":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateTypeConfirmation":{"anyOf":[{"$dep":5},{"type":"null"}]},"templateTypeDelayed":{"anyOf":[{"$dep":6},{"type":"null"}]},"templateTypeFeedback":{"anyOf":[{"$dep":7},{"type":"null"}]},"templateTypeInfo":{"anyOf":[{"$dep":8},{"type":"null"}]},"templateTypeReminder":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsIsConfirmationNotificationOn,
+    UpdateRequestFieldsIsDelayedNotificationOn,
+    UpdateRequestFieldsIsFeedbackNotificationOn, UpdateRequestFieldsIsInfoNotificationOn,
+    UpdateRequestFieldsIsReminderNotificationOn,
+    UpdateRequestFieldsTemplateTypeConfirmation, UpdateRequestFieldsTemplateTypeDelayed,
+    UpdateRequestFieldsTemplateTypeFeedback, UpdateRequestFieldsTemplateTypeInfo]
+);
 
 pub type UpdateRequestFieldsIsConfirmationNotificationOn = ::bitrix24_runtime::YesNo;
 

@@ -22,7 +22,6 @@ pub async fn nearest(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-nearest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NearestRequest {
     /// Wire name "days": integer, optional.
@@ -133,6 +132,13 @@ impl ::bitrix24_runtime::loose::Loose for NearestRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(NearestRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    NearestRequest,
+    r#"{"type":"object","properties":{"days":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"detailUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"forCurrentUser":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"maxEventsCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `calendar.event.get.nearest`."}"#,
+    [NearestRequestType]
+);
 
 pub type NearestRequestType = super::super::super::enums::UserGroupCompanyCalendar;
 

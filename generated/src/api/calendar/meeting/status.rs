@@ -23,7 +23,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-meeting-status-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "eventId": integer, required.
@@ -69,6 +68,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"eventId":{"type":"integer","format":"int64"}},"required":["eventId"],"additionalProperties":true,"description":"Parameters of `calendar.meeting.status.get`."}"#,
+    []
+);
+
 /// The `result` of `calendar.meeting.status.get`.
 pub type GetResponse = super::super::super::enums::YNQ;
 
@@ -97,7 +103,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-meeting-status-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "eventId": integer, required.
@@ -153,6 +158,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"eventId":{"type":"integer","format":"int64"},"status":{"$dep":0}},"required":["eventId","status"],"additionalProperties":true,"description":"Parameters of `calendar.meeting.status.set`."}"#,
+    [SetRequestStatus]
+);
 
 pub type SetRequestStatus = super::super::super::enums::YNQ;
 

@@ -22,7 +22,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/resource/calendar-resource-booking-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), required.
@@ -67,11 +66,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `calendar.resource.booking.list`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `calendar.resource.booking.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "CAL_TYPE": string, optional.
@@ -280,6 +285,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"CAL_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM_FORMATTED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM_TS_UTC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO_FORMATTED":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO_TS_UTC":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELETED":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DT_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DT_SKIP_TIME":{"anyOf":[{"$dep":1},{"type":"null"}]},"EVENT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_MEETING":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MEETING_HOST":{"anyOf":[{"type":"string"},{"type":"null"}]},"MEETING_STATUS":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RESOURCE_BOOKING_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SECTION_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_OFFSET_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"TZ_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemDeleted, ListResponseItemDtSkipTime]
+);
 
 pub type ListResponseItemDeleted = ::bitrix24_runtime::YesNo;
 

@@ -23,7 +23,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-user-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -61,9 +60,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `calendar.user.settings.get`."}"#,
+    []
+);
+
 /// The `result` of `calendar.user.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "collapseOffHours": string, optional.
@@ -215,8 +220,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"collapseOffHours":{"anyOf":[{"type":"string"},{"type":"null"}]},"crmSection":{"anyOf":[{"type":"string"},{"type":"null"}]},"defaultReminders":{"anyOf":[{"$dep":0},{"type":"null"}]},"defaultSections":{"anyOf":[{"$dep":1},{"type":"null"}]},"denyBusyInvitation":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastUsedSection":{"anyOf":[{"type":"string"},{"type":"null"}]},"meetSection":{"anyOf":[{"type":"string"},{"type":"null"}]},"sendFromEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"showCompletedTasks":{"anyOf":[{"type":"string"},{"type":"null"}]},"showDeclined":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"showTasks":{"anyOf":[{"type":"string"},{"type":"null"}]},"showWeekNumbers":{"anyOf":[{"type":"string"},{"type":"null"}]},"syncPeriodFuture":{"anyOf":[{"type":"string"},{"type":"null"}]},"syncPeriodPast":{"anyOf":[{"type":"string"},{"type":"null"}]},"syncTasks":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezoneDefaultName":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezoneName":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezoneOffsetUTC":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"view":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_time_end":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_time_start":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `calendar.user.settings.get`."}"#,
+    [GetResponseDefaultReminders, GetResponseDefaultSections]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDefaultReminders {
     /// Wire name "fullDay": array of object, optional.
@@ -248,8 +259,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDefaultReminders {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDefaultReminders);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseDefaultReminders,
+    r#"{"type":"object","properties":{"fullDay":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"withTime":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseDefaultRemindersFullDayItem, GetResponseDefaultRemindersWithTimeItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDefaultRemindersFullDayItem {
     /// Wire name "count": integer, optional.
@@ -277,8 +294,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDefaultRemindersFullDayItem
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDefaultRemindersFullDayItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseDefaultRemindersFullDayItem,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDefaultRemindersWithTimeItem {
     /// Wire name "count": integer, optional.
@@ -306,8 +329,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDefaultRemindersWithTimeIte
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDefaultRemindersWithTimeItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseDefaultRemindersWithTimeItem,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDefaultSections {
     /// Wire name "group6": string, optional.
@@ -335,6 +364,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDefaultSections {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDefaultSections);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseDefaultSections,
+    r#"{"type":"object","properties":{"group6":{"anyOf":[{"type":"string"},{"type":"null"}]},"user1":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.user.settings.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -360,7 +396,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-user-settings-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "settings": object, required.
@@ -405,8 +440,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"settings":{"$dep":0}},"required":["settings"],"additionalProperties":true,"description":"Parameters of `calendar.user.settings.set`."}"#,
+    [SetRequestSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestSettings {
     /// Wire name "collapseOffHours": string, optional.
@@ -653,10 +694,19 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestSettings,
+    r#"{"type":"object","properties":{"collapseOffHours":{"anyOf":[{"$dep":0},{"type":"null"}]},"crmSection":{"anyOf":[{"type":"string"},{"type":"null"}]},"defaultReminders":{"anyOf":[{"$dep":1},{"type":"null"}]},"defaultSections":{"anyOf":[{"$dep":2},{"type":"null"}]},"denyBusyInvitation":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastUsedSection":{"anyOf":[{"type":"string"},{"type":"null"}]},"meetSection":{"anyOf":[{"type":"string"},{"type":"null"}]},"sendFromEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"showCompletedTasks":{"anyOf":[{"$dep":3},{"type":"null"}]},"showDeclined":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"showTasks":{"anyOf":[{"$dep":4},{"type":"null"}]},"showWeekNumbers":{"anyOf":[{"$dep":5},{"type":"null"}]},"syncPeriodFuture":{"anyOf":[{"type":"string"},{"type":"null"}]},"syncPeriodPast":{"anyOf":[{"type":"string"},{"type":"null"}]},"syncTasks":{"anyOf":[{"$dep":6},{"type":"null"}]},"view":{"anyOf":[{"$dep":7},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SetRequestSettingsCollapseOffHours, SetRequestSettingsDefaultReminders,
+    SetRequestSettingsDefaultSections, SetRequestSettingsShowCompletedTasks,
+    SetRequestSettingsShowTasks, SetRequestSettingsShowWeekNumbers,
+    SetRequestSettingsSyncTasks, SetRequestSettingsView]
+);
+
 pub type SetRequestSettingsCollapseOffHours = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestSettingsDefaultReminders {
     /// Wire name "fullDay": array of object, optional.
@@ -726,8 +776,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSettingsDefaultReminders {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSettingsDefaultReminders);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestSettingsDefaultReminders,
+    r#"{"type":"object","properties":{"fullDay":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"withTime":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SetRequestSettingsDefaultRemindersFullDayItem,
+    SetRequestSettingsDefaultRemindersWithTimeItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestSettingsDefaultRemindersFullDayItem {
     /// Wire name "count": integer, optional.
@@ -788,10 +845,16 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSettingsDefaultRemindersFull
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSettingsDefaultRemindersFullDayItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestSettingsDefaultRemindersFullDayItem,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SetRequestSettingsDefaultRemindersFullDayItemType]
+);
+
 pub type SetRequestSettingsDefaultRemindersFullDayItemType = super::super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestSettingsDefaultRemindersWithTimeItem {
     /// Wire name "count": integer, optional.
@@ -848,8 +911,14 @@ for SetRequestSettingsDefaultRemindersWithTimeItem {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSettingsDefaultRemindersWithTimeItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestSettingsDefaultRemindersWithTimeItem,
+    r#"{"type":"object","properties":{"count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestSettingsDefaultSections {
     /// Wire name "group6": string, optional.
@@ -904,6 +973,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSettingsDefaultSections {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSettingsDefaultSections);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestSettingsDefaultSections,
+    r#"{"type":"object","properties":{"group6":{"anyOf":[{"type":"string"},{"type":"null"}]},"user1":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type SetRequestSettingsShowCompletedTasks = ::bitrix24_runtime::YesNo;
 

@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.document.element.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "amount": number, optional.
@@ -185,9 +190,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"amount":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"docId":{"type":"integer","format":"int64"},"elementId":{"type":"integer","format":"int64"},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"storeFrom":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storeTo":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["docId","elementId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `catalog.document.element.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "documentElement": object, optional.
@@ -214,8 +225,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"documentElement":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.document.element.add`."}"#,
+    [AddResponseDocumentElement]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseDocumentElement {
     /// Wire name "amount": integer, optional.
@@ -283,6 +300,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentElement {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseDocumentElement);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseDocumentElement,
+    r#"{"type":"object","properties":{"amount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"docId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"elementId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"storeFrom":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storeTo":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.document.element.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -315,7 +339,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -360,6 +383,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.document.element.delete`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.element.delete`.
 pub type DeleteResponse = bool;
 
@@ -396,7 +426,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-element-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -434,11 +463,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.document.element.fields`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.element.fields`.
 pub type FieldsResponse = Vec<FieldsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseItem {
     /// Wire name "id": object, optional.
@@ -461,6 +496,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponseItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [FieldsResponseItemId]
+);
 
 /// The type `catalog.id`, defined once in `types`.
 pub type FieldsResponseItemId = super::super::super::types::catalog::Id;
@@ -493,7 +535,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -531,9 +572,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.document.element.getFields`."}"#,
+    []
+);
+
 /// The `result` of `catalog.document.element.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "documentElement": object, optional.
@@ -561,6 +608,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"documentElement":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.document.element.getFields`."}"#,
+    [GetFieldsResponseDocumentElementValue]
+);
 
 /// The type `catalog.field_descriptor`, defined once in `types`.
 pub type GetFieldsResponseDocumentElementValue = super::super::super::types::catalog::FieldDescriptor;
@@ -595,7 +649,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -675,9 +728,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.document.element.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.document.element.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "documentElements": array of object, optional.
@@ -704,8 +763,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"documentElements":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.document.element.list`."}"#,
+    [ListResponseDocumentElementsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDocumentElementsItem {
     /// Wire name "amount": number, optional.
@@ -773,6 +838,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentElementsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentElementsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDocumentElementsItem,
+    r#"{"type":"object","properties":{"amount":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"docId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"elementId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"storeFrom":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storeTo":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.document.element.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -838,7 +910,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/document-element/catalog-document-element-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -888,8 +959,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `catalog.document.element.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "amount": number, optional.
@@ -969,9 +1046,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"amount":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"storeFrom":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storeTo":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `catalog.document.element.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "documentElement": object, optional.
@@ -998,8 +1081,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"documentElement":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.document.element.update`."}"#,
+    [UpdateResponseDocumentElement]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseDocumentElement {
     /// Wire name "amount": integer, optional.
@@ -1066,6 +1155,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentElement {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseDocumentElement);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseDocumentElement,
+    r#"{"type":"object","properties":{"amount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"docId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"elementId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storeFrom":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storeTo":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.document.element.update";

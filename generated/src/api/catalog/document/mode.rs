@@ -24,7 +24,6 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-mode-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Keys not declared in the spec, kept as received.
@@ -61,6 +60,13 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StatusRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `catalog.document.mode.status`."}"#,
+    []
+);
 
 /// The `result` of `catalog.document.mode.status`.
 pub type StatusResponse = bool;

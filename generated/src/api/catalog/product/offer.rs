@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/offer/catalog-product-offer-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -75,8 +74,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.product.offer.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -643,6 +648,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"IblockSection":true,"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"barcodeMulti":{"anyOf":[{"$dep":1},{"type":"null"}]},"canBuyZero":{"anyOf":[{"$dep":2},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":3},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"$dep":4},{"type":"null"}]},"height":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":5},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"$dep":6},{"type":"null"}]},"propertyN":true,"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityReserved":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityTrace":{"anyOf":[{"$dep":7},{"type":"null"}]},"recurSchemeLength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"recurSchemeType":{"anyOf":[{"$dep":8},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"$dep":9},{"type":"null"}]},"trialPriceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":10},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"withoutOrder":{"anyOf":[{"$dep":11},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId","name"],"additionalProperties":true}"#,
+    [AddRequestFieldsActive, AddRequestFieldsBarcodeMulti, AddRequestFieldsCanBuyZero,
+    AddRequestFieldsDetailPicture, AddRequestFieldsDetailTextType,
+    AddRequestFieldsPreviewPicture, AddRequestFieldsPreviewTextType,
+    AddRequestFieldsQuantityTrace, AddRequestFieldsRecurSchemeType,
+    AddRequestFieldsSubscribe, AddRequestFieldsVatIncluded, AddRequestFieldsWithoutOrder]
+);
+
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsBarcodeMulti = ::bitrix24_runtime::YesNo;
@@ -650,7 +666,6 @@ pub type AddRequestFieldsBarcodeMulti = ::bitrix24_runtime::YesNo;
 pub type AddRequestFieldsCanBuyZero = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsDetailPicture {
     /// Wire name "fileData": array of string, optional.
@@ -700,10 +715,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDetailPicture {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDetailPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsDetailPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPreviewPicture {
     /// Wire name "fileData": array of string, optional.
@@ -753,6 +774,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPreviewPicture {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPreviewPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsPreviewPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
 pub type AddRequestFieldsQuantityTrace = super::super::super::enums::YND;
@@ -767,7 +795,6 @@ pub type AddRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.offer.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "offer": object, optional.
@@ -790,6 +817,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"offer":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.offer.add`."}"#,
+    [AddResponseOffer]
+);
 
 /// The type `catalog.offer`, defined once in `types`.
 pub type AddResponseOffer = super::super::super::types::catalog::Offer;
@@ -830,7 +864,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/offer/catalog-product-offer-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -875,6 +908,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.product.offer.delete`."}"#,
+    []
+);
+
 /// The `result` of `catalog.product.offer.delete`.
 pub type DeleteResponse = bool;
 
@@ -911,7 +951,6 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/offer/catalog-product-offer-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
@@ -956,6 +995,13 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.product.offer.download`."}"#,
+    [DownloadRequestFields]
+);
+
 /// The type `catalog.fields`, defined once in `types`.
 pub type DownloadRequestFields = super::super::super::types::catalog::Fields;
 
@@ -990,7 +1036,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/offer/catalog-product-offer-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -1035,9 +1080,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.product.offer.get`."}"#,
+    []
+);
+
 /// The `result` of `catalog.product.offer.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "offer": object, optional.
@@ -1060,6 +1111,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"offer":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.offer.get`."}"#,
+    [GetResponseOffer]
+);
 
 /// The type `catalog.offer`, defined once in `types`.
 pub type GetResponseOffer = super::super::super::types::catalog::Offer;
@@ -1098,7 +1156,6 @@ pub async fn get_fields_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/offer/catalog-product-offer-get-fields-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
     /// Wire name "filter": object (a `Filter`), required.
@@ -1143,9 +1200,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsByFilterRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `catalog.product.offer.getFieldsByFilter`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `catalog.product.offer.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterResponse {
     /// Wire name "offer": object, optional.
@@ -1170,6 +1233,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsByFilterResponse,
+    r#"{"type":"object","properties":{"offer":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.offer.getFieldsByFilter`."}"#,
+    [GetFieldsByFilterResponseOfferValue]
+);
 
 /// The type `catalog.field_descriptor`, defined once in `types`.
 pub type GetFieldsByFilterResponseOfferValue = super::super::super::types::catalog::FieldDescriptor;
@@ -1204,7 +1274,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/offer/catalog-product-offer-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1284,9 +1353,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.product.offer.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.product.offer.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "offers": array of object, optional.
@@ -1310,8 +1385,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"offers":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.offer.list`."}"#,
+    [ListResponseOffersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseOffersItem {
     /// Wire name "active": string, optional.
@@ -1595,11 +1676,18 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseOffersItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseOffersItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseOffersItem,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"available":{"anyOf":[{"type":"string"},{"type":"null"}]},"barcodeMulti":{"anyOf":[{"type":"string"},{"type":"null"}]},"bundle":{"anyOf":[{"type":"string"},{"type":"null"}]},"canBuyZero":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":0},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"$dep":1},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":2},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityReserved":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityTrace":{"anyOf":[{"type":"string"},{"type":"null"}]},"recurSchemeLength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"recurSchemeType":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"trialPriceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"withoutOrder":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseOffersItemDetailPicture, ListResponseOffersItemParentId,
+    ListResponseOffersItemPreviewPicture]
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 pub type ListResponseOffersItemDetailPicture = super::super::super::types::catalog::DetailPicture;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseOffersItemParentId {
     /// Wire name "value": string, optional.
@@ -1630,6 +1718,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseOffersItemParentId {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseOffersItemParentId);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseOffersItemParentId,
+    r#"{"type":"object","properties":{"value":{"anyOf":[{"type":"string"},{"type":"null"}]},"valueId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `catalog.detail_picture`, defined once in `types`.
 pub type ListResponseOffersItemPreviewPicture = super::super::super::types::catalog::DetailPicture;
@@ -1784,7 +1879,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/offer/catalog-product-offer-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1834,8 +1928,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `catalog.product.offer.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -2372,6 +2472,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"IblockSection":true,"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"barcodeMulti":{"anyOf":[{"$dep":1},{"type":"null"}]},"canBuyZero":{"anyOf":[{"$dep":2},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":3},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"$dep":4},{"type":"null"}]},"height":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":true,"previewPicture":{"anyOf":[{"$dep":5},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"$dep":6},{"type":"null"}]},"propertyN":true,"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityReserved":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantityTrace":{"anyOf":[{"$dep":7},{"type":"null"}]},"recurSchemeLength":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"recurSchemeType":{"anyOf":[{"$dep":8},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"$dep":9},{"type":"null"}]},"trialPriceId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":10},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"withoutOrder":{"anyOf":[{"$dep":11},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsActive, UpdateRequestFieldsBarcodeMulti,
+    UpdateRequestFieldsCanBuyZero, UpdateRequestFieldsDetailPicture,
+    UpdateRequestFieldsDetailTextType, UpdateRequestFieldsPreviewPicture,
+    UpdateRequestFieldsPreviewTextType, UpdateRequestFieldsQuantityTrace,
+    UpdateRequestFieldsRecurSchemeType, UpdateRequestFieldsSubscribe,
+    UpdateRequestFieldsVatIncluded, UpdateRequestFieldsWithoutOrder]
+);
+
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsBarcodeMulti = ::bitrix24_runtime::YesNo;
@@ -2379,7 +2491,6 @@ pub type UpdateRequestFieldsBarcodeMulti = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsCanBuyZero = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsDetailPicture {
     /// Wire name "fileData": array of string, optional.
@@ -2429,10 +2540,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDetailPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDetailPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsDetailPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPreviewPicture {
     /// Wire name "fileData": array of string, optional.
@@ -2482,6 +2599,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPreviewPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPreviewPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsPreviewPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
 pub type UpdateRequestFieldsQuantityTrace = super::super::super::enums::YND;
@@ -2496,7 +2620,6 @@ pub type UpdateRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.offer.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "offer": object, optional.
@@ -2519,6 +2642,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"offer":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.offer.update`."}"#,
+    [UpdateResponseOffer]
+);
 
 /// The type `catalog.offer`, defined once in `types`.
 pub type UpdateResponseOffer = super::super::super::types::catalog::Offer;

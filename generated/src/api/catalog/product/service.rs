@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -75,8 +74,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.product.service.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -415,10 +420,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"IblockSection":true,"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":1},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"$dep":2},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"previewPicture":{"anyOf":[{"$dep":3},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"$dep":4},{"type":"null"}]},"propertyN":true,"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":5},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId","name"],"additionalProperties":true}"#,
+    [AddRequestFieldsActive, AddRequestFieldsDetailPicture,
+    AddRequestFieldsDetailTextType, AddRequestFieldsPreviewPicture,
+    AddRequestFieldsPreviewTextType, AddRequestFieldsVatIncluded]
+);
+
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsDetailPicture {
     /// Wire name "fileData": array of string, optional.
@@ -468,10 +481,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDetailPicture {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDetailPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsDetailPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPreviewPicture {
     /// Wire name "fileData": array of string, optional.
@@ -521,13 +540,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPreviewPicture {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPreviewPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsPreviewPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
 pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.service.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "service": object, optional.
@@ -550,6 +575,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"service":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.service.add`."}"#,
+    [AddResponseService]
+);
 
 /// The type `catalog.service`, defined once in `types`.
 pub type AddResponseService = super::super::super::types::catalog::Service;
@@ -590,7 +622,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -635,6 +666,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.product.service.delete`."}"#,
+    []
+);
+
 /// The `result` of `catalog.product.service.delete`.
 pub type DeleteResponse = bool;
 
@@ -671,7 +709,6 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
@@ -716,6 +753,13 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.product.service.download`."}"#,
+    [DownloadRequestFields]
+);
+
 /// The type `catalog.fields`, defined once in `types`.
 pub type DownloadRequestFields = super::super::super::types::catalog::Fields;
 
@@ -750,7 +794,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -795,9 +838,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.product.service.get`."}"#,
+    []
+);
+
 /// The `result` of `catalog.product.service.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "service": object, optional.
@@ -820,6 +869,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"service":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.service.get`."}"#,
+    [GetResponseService]
+);
 
 /// The type `catalog.service`, defined once in `types`.
 pub type GetResponseService = super::super::super::types::catalog::Service;
@@ -858,7 +914,6 @@ pub async fn get_fields_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-get-fields-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
     /// Wire name "filter": object (a `Filter`), required.
@@ -903,9 +958,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsByFilterRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `catalog.product.service.getFieldsByFilter`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `catalog.product.service.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterResponse {
     /// Wire name "service": object, optional.
@@ -930,6 +991,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsByFilterResponse,
+    r#"{"type":"object","properties":{"service":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.service.getFieldsByFilter`."}"#,
+    [GetFieldsByFilterResponseServiceValue]
+);
 
 /// The type `catalog.field_descriptor`, defined once in `types`.
 pub type GetFieldsByFilterResponseServiceValue = super::super::super::types::catalog::FieldDescriptor;
@@ -964,7 +1032,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1044,9 +1111,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.product.service.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.product.service.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "services": array of object, optional.
@@ -1070,8 +1143,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"services":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.service.list`."}"#,
+    [ListResponseServicesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseServicesItem {
     /// Wire name "active": string, optional.
@@ -1247,6 +1326,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseServicesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseServicesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseServicesItem,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"available":{"anyOf":[{"type":"string"},{"type":"null"}]},"bundle":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":0},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":1},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseServicesItemDetailPicture, ListResponseServicesItemPreviewPicture]
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 pub type ListResponseServicesItemDetailPicture = super::super::super::types::catalog::DetailPicture;
 
@@ -1360,7 +1446,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/service/catalog-product-service-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1410,8 +1495,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `catalog.product.service.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -1723,10 +1814,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"IblockSection":true,"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":1},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"$dep":2},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":3},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"$dep":4},{"type":"null"}]},"propertyN":true,"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":5},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsActive, UpdateRequestFieldsDetailPicture,
+    UpdateRequestFieldsDetailTextType, UpdateRequestFieldsPreviewPicture,
+    UpdateRequestFieldsPreviewTextType, UpdateRequestFieldsVatIncluded]
+);
+
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsDetailPicture {
     /// Wire name "fileData": array of string, optional.
@@ -1776,10 +1875,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDetailPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDetailPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsDetailPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPreviewPicture {
     /// Wire name "fileData": array of string, optional.
@@ -1829,13 +1934,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPreviewPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPreviewPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsPreviewPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
 pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.service.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "service": object, optional.
@@ -1858,6 +1969,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"service":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.service.update`."}"#,
+    [UpdateResponseService]
+);
 
 /// The type `catalog.service`, defined once in `types`.
 pub type UpdateResponseService = super::super::super::types::catalog::Service;

@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -75,8 +74,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.product.sku.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -527,12 +532,21 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"IblockSection":true,"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"canBuyZero":{"anyOf":[{"$dep":1},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":2},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"$dep":3},{"type":"null"}]},"height":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"previewPicture":{"anyOf":[{"$dep":4},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"$dep":5},{"type":"null"}]},"propertyN":true,"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"$dep":6},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":7},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId","name"],"additionalProperties":true}"#,
+    [AddRequestFieldsActive, AddRequestFieldsCanBuyZero, AddRequestFieldsDetailPicture,
+    AddRequestFieldsDetailTextType, AddRequestFieldsPreviewPicture,
+    AddRequestFieldsPreviewTextType, AddRequestFieldsSubscribe,
+    AddRequestFieldsVatIncluded]
+);
+
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsCanBuyZero = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsDetailPicture {
     /// Wire name "fileData": array of string, optional.
@@ -582,10 +596,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDetailPicture {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDetailPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsDetailPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsPreviewPicture {
     /// Wire name "fileData": array of string, optional.
@@ -635,6 +655,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPreviewPicture {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPreviewPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsPreviewPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
 pub type AddRequestFieldsSubscribe = super::super::super::enums::YND;
@@ -643,7 +670,6 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.sku.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "sku": object, optional.
@@ -666,6 +692,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"sku":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.sku.add`."}"#,
+    [AddResponseSku]
+);
 
 /// The type `catalog.sku`, defined once in `types`.
 pub type AddResponseSku = super::super::super::types::catalog::Sku;
@@ -706,7 +739,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -751,6 +783,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.product.sku.delete`."}"#,
+    []
+);
+
 /// The `result` of `catalog.product.sku.delete`.
 pub type DeleteResponse = bool;
 
@@ -787,7 +826,6 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
@@ -832,6 +870,13 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `catalog.product.sku.download`."}"#,
+    [DownloadRequestFields]
+);
+
 /// The type `catalog.fields`, defined once in `types`.
 pub type DownloadRequestFields = super::super::super::types::catalog::Fields;
 
@@ -866,7 +911,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -911,9 +955,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `catalog.product.sku.get`."}"#,
+    []
+);
+
 /// The `result` of `catalog.product.sku.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "sku": object, optional.
@@ -936,6 +986,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"sku":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.sku.get`."}"#,
+    [GetResponseSku]
+);
 
 /// The type `catalog.sku`, defined once in `types`.
 pub type GetResponseSku = super::super::super::types::catalog::Sku;
@@ -974,7 +1031,6 @@ pub async fn get_fields_by_filter(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-get-fields-by-filter.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
     /// Wire name "filter": object (a `Filter`), required.
@@ -1019,9 +1075,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsByFilterRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `catalog.product.sku.getFieldsByFilter`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `catalog.product.sku.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterResponse {
     /// Wire name "sku": object, optional.
@@ -1046,6 +1108,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsByFilterResponse,
+    r#"{"type":"object","properties":{"sku":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.sku.getFieldsByFilter`."}"#,
+    [GetFieldsByFilterResponseSkuValue]
+);
 
 /// The type `catalog.field_descriptor`, defined once in `types`.
 pub type GetFieldsByFilterResponseSkuValue = super::super::super::types::catalog::FieldDescriptor;
@@ -1080,7 +1149,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1160,9 +1228,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `catalog.product.sku.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `catalog.product.sku.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "units": array of object, optional.
@@ -1186,8 +1260,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"units":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.sku.list`."}"#,
+    [ListResponseUnitsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseUnitsItem {
     /// Wire name "active": string, optional.
@@ -1417,6 +1497,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseUnitsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseUnitsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseUnitsItem,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"available":{"anyOf":[{"type":"string"},{"type":"null"}]},"bundle":{"anyOf":[{"type":"string"},{"type":"null"}]},"canBuyZero":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":0},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"height":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":1},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"type":"string"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatId":{"anyOf":[{"type":"string"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseUnitsItemDetailPicture, ListResponseUnitsItemPreviewPicture]
+);
+
 /// The type `catalog.detail_picture`, defined once in `types`.
 pub type ListResponseUnitsItemDetailPicture = super::super::super::types::catalog::DetailPicture;
 
@@ -1551,7 +1638,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/product/sku/catalog-product-sku-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1601,8 +1687,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `catalog.product.sku.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IblockSection": any JSON, optional.
@@ -2020,12 +2112,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"IblockSection":true,"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"canBuyZero":{"anyOf":[{"$dep":1},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateActiveFrom":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateActiveTo":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailPicture":{"anyOf":[{"$dep":2},{"type":"null"}]},"detailText":{"anyOf":[{"type":"string"},{"type":"null"}]},"detailTextType":{"anyOf":[{"$dep":3},{"type":"null"}]},"height":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"length":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"measure":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewPicture":{"anyOf":[{"$dep":4},{"type":"null"}]},"previewText":{"anyOf":[{"type":"string"},{"type":"null"}]},"previewTextType":{"anyOf":[{"$dep":5},{"type":"null"}]},"propertyN":true,"purchasingCurrency":{"anyOf":[{"type":"string"},{"type":"null"}]},"purchasingPrice":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"subscribe":{"anyOf":[{"$dep":6},{"type":"null"}]},"vatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"vatIncluded":{"anyOf":[{"$dep":7},{"type":"null"}]},"weight":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"width":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsActive, UpdateRequestFieldsCanBuyZero,
+    UpdateRequestFieldsDetailPicture, UpdateRequestFieldsDetailTextType,
+    UpdateRequestFieldsPreviewPicture, UpdateRequestFieldsPreviewTextType,
+    UpdateRequestFieldsSubscribe, UpdateRequestFieldsVatIncluded]
+);
+
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsCanBuyZero = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsDetailPicture {
     /// Wire name "fileData": array of string, optional.
@@ -2075,10 +2176,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDetailPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDetailPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsDetailPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsPreviewPicture {
     /// Wire name "fileData": array of string, optional.
@@ -2128,6 +2235,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPreviewPicture {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPreviewPicture);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsPreviewPicture,
+    r#"{"type":"object","properties":{"fileData":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
 pub type UpdateRequestFieldsSubscribe = super::super::super::enums::YND;
@@ -2136,7 +2250,6 @@ pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.product.sku.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "sku": object, optional.
@@ -2159,6 +2272,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"sku":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `catalog.product.sku.update`."}"#,
+    [UpdateResponseSku]
+);
 
 /// The type `catalog.sku`, defined once in `types`.
 pub type UpdateResponseSku = super::super::super::types::catalog::Sku;

@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "activityId": integer, required.
@@ -94,6 +93,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"activityId":{"type":"integer","format":"int64"},"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"type":"integer","format":"int64"}},"required":["activityId","entityId","entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.binding.add`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.binding.add`.
 pub type AddResponse = bool;
 
@@ -131,7 +137,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "activityId": integer, required.
@@ -198,6 +203,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"activityId":{"type":"integer","format":"int64"},"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"type":"integer","format":"int64"}},"required":["activityId","entityId","entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.binding.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.binding.delete`.
 pub type DeleteResponse = bool;
 
@@ -236,7 +248,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "activityId": integer, required.
@@ -282,11 +293,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"activityId":{"type":"integer","format":"int64"}},"required":["activityId"],"additionalProperties":true,"description":"Parameters of `crm.activity.binding.list`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.binding.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "entityId": integer, optional.
@@ -318,6 +335,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.binding.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -346,7 +370,6 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/binding/crm-activity-binding-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveRequest {
     /// Wire name "activityId": integer, required.
@@ -437,6 +460,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MoveRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveRequest,
+    r#"{"type":"object","properties":{"activityId":{"type":"integer","format":"int64"},"sourceEntityId":{"type":"integer","format":"int64"},"sourceEntityTypeId":{"type":"integer","format":"int64"},"targetEntityId":{"type":"integer","format":"int64"},"targetEntityTypeId":{"type":"integer","format":"int64"}},"required":["activityId","sourceEntityId","sourceEntityTypeId","targetEntityId","targetEntityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.binding.move`."}"#,
+    []
+);
 
 /// The `result` of `crm.activity.binding.move`.
 pub type MoveResponse = bool;

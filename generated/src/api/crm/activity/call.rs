@@ -24,7 +24,6 @@ pub async fn get_transcript(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-call-get-transcript.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTranscriptRequest {
     /// Wire name "activityId": integer, required.
@@ -70,9 +69,15 @@ impl ::bitrix24_runtime::loose::Loose for GetTranscriptRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetTranscriptRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTranscriptRequest,
+    r#"{"type":"object","properties":{"activityId":{"type":"integer","format":"int64"}},"required":["activityId"],"additionalProperties":true,"description":"Parameters of `crm.activity.call.getTranscript`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.call.getTranscript`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTranscriptResponse {
     /// Wire name "transcription": string, optional.
@@ -95,6 +100,13 @@ impl ::bitrix24_runtime::loose::Loose for GetTranscriptResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetTranscriptResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetTranscriptResponse,
+    r#"{"type":"object","properties":{"transcription":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.call.getTranscript`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetTranscriptRequest {
     const NAME: &'static str = "crm.activity.call.getTranscript";

@@ -26,7 +26,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -99,6 +98,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"layout":{"$dep":1},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"}},"required":["fields","layout","ownerId","ownerTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.configurable.add`."}"#,
+    [AddRequestFields, AddRequestLayout]
+);
+
 /// The type `crm.fields_13`, defined once in `types`.
 pub type AddRequestFields = super::super::super::types::crm::Fields13;
 
@@ -107,7 +113,6 @@ pub type AddRequestLayout = super::super::super::types::crm::Layout;
 
 /// The `result` of `crm.activity.configurable.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "activity": object, optional.
@@ -135,8 +140,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"activity":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.configurable.add`."}"#,
+    [AddResponseActivity, AddResponseTime]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseActivity {
     /// Wire name "id": integer, optional.
@@ -159,6 +170,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseActivity {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseActivity);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseActivity,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `crm.time`, defined once in `types`.
 pub type AddResponseTime = super::super::super::types::crm::Time;
@@ -205,7 +223,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -250,6 +267,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.activity.configurable.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.configurable.get`.
 pub type GetResponse = ::serde_json::Value;
 
@@ -285,7 +309,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/configurable/crm-activity-configurable-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -349,6 +372,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"},"layout":{"$dep":1}},"required":["fields","id","layout"],"additionalProperties":true,"description":"Parameters of `crm.activity.configurable.update`."}"#,
+    [UpdateRequestFields, UpdateRequestLayout]
+);
+
 /// The type `crm.fields_13`, defined once in `types`.
 pub type UpdateRequestFields = super::super::super::types::crm::Fields13;
 
@@ -357,7 +387,6 @@ pub type UpdateRequestLayout = super::super::super::types::crm::Layout;
 
 /// The `result` of `crm.activity.configurable.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "activity": object, optional.
@@ -385,8 +414,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"activity":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.configurable.update`."}"#,
+    [UpdateResponseActivity, UpdateResponseTime]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseActivity {
     /// Wire name "id": integer, optional.
@@ -409,6 +444,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseActivity {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseActivity);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseActivity,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `crm.time`, defined once in `types`.
 pub type UpdateResponseTime = super::super::super::types::crm::Time;

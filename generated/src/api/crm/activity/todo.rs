@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "colorId": string, optional.
@@ -177,9 +176,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"colorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"type":"string"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"},"parentActivityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"pingOffsets":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["deadline","ownerId","ownerTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.todo.add`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.todo.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "id": integer, optional.
@@ -202,6 +207,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.todo.add`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.todo.add";
@@ -237,7 +249,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "colorId": string, optional.
@@ -393,9 +404,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"colorId":{"anyOf":[{"type":"string"},{"type":"null"}]},"deadline":{"type":"string"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"},"parentActivityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"pingOffsets":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"responsibleId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["deadline","id","ownerId","ownerTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.todo.update`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.todo.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "id": integer, optional.
@@ -418,6 +435,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.todo.update`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.activity.todo.update";
@@ -455,7 +479,6 @@ pub async fn update_color(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateColorRequest {
     /// Wire name "colorId": string, required.
@@ -529,9 +552,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateColorRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateColorRequest,
+    r#"{"type":"object","properties":{"colorId":{"type":"string"},"id":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"}},"required":["colorId","id","ownerId","ownerTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.todo.updateColor`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.todo.updateColor`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateColorResponse {
     /// Wire name "id": integer, optional.
@@ -554,6 +583,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateColorResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateColorResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.todo.updateColor`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateColorRequest {
     const NAME: &'static str = "crm.activity.todo.updateColor";
@@ -590,7 +626,6 @@ pub async fn update_deadline(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-deadline.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateDeadlineRequest {
     /// Wire name "id": integer, required.
@@ -663,9 +698,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDeadlineRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateDeadlineRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateDeadlineRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"},"value":{"type":"string"}},"required":["id","ownerId","ownerTypeId","value"],"additionalProperties":true,"description":"Parameters of `crm.activity.todo.updateDeadline`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.todo.updateDeadline`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateDeadlineResponse {
     /// Wire name "id": integer, optional.
@@ -688,6 +729,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDeadlineResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateDeadlineResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateDeadlineResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.todo.updateDeadline`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateDeadlineRequest {
     const NAME: &'static str = "crm.activity.todo.updateDeadline";
@@ -724,7 +772,6 @@ pub async fn update_description(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-description.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateDescriptionRequest {
     /// Wire name "id": integer, required.
@@ -797,9 +844,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDescriptionRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateDescriptionRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateDescriptionRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"},"value":{"type":"string"}},"required":["id","ownerId","ownerTypeId","value"],"additionalProperties":true,"description":"Parameters of `crm.activity.todo.updateDescription`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.todo.updateDescription`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateDescriptionResponse {
     /// Wire name "id": integer, optional.
@@ -822,6 +875,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDescriptionResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateDescriptionResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateDescriptionResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.todo.updateDescription`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateDescriptionRequest {
     const NAME: &'static str = "crm.activity.todo.updateDescription";
@@ -857,7 +917,6 @@ pub async fn update_responsible_user(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/todo/crm-activity-todo-update-responsible-user.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponsibleUserRequest {
     /// Wire name "id": integer, required.
@@ -931,9 +990,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsibleUserRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponsibleUserRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponsibleUserRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"},"responsibleId":{"type":"integer","format":"int64"}},"required":["id","ownerId","ownerTypeId","responsibleId"],"additionalProperties":true,"description":"Parameters of `crm.activity.todo.updateResponsibleUser`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.todo.updateResponsibleUser`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponsibleUserResponse {
     /// Wire name "id": integer, optional.
@@ -956,6 +1021,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsibleUserResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponsibleUserResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponsibleUserResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.todo.updateResponsibleUser`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateResponsibleUserRequest {
     const NAME: &'static str = "crm.activity.todo.updateResponsibleUser";

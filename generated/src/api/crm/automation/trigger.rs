@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/triggers/crm-automation-trigger-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CODE": string, required.
@@ -79,6 +78,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"NAME":{"type":"string"}},"required":["CODE","NAME"],"additionalProperties":true,"description":"Parameters of `crm.automation.trigger.add`."}"#,
+    []
+);
+
 /// The `result` of `crm.automation.trigger.add`.
 pub type AddResponse = bool;
 
@@ -110,7 +116,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/triggers/crm-automation-trigger-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CODE": string, required.
@@ -156,6 +161,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"}},"required":["CODE"],"additionalProperties":true,"description":"Parameters of `crm.automation.trigger.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.automation.trigger.delete`.
 pub type DeleteResponse = bool;
 
@@ -187,7 +199,6 @@ pub async fn execute(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/triggers/crm-automation-trigger-execute.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ExecuteRequest {
     /// Wire name "CODE": string, required.
@@ -254,6 +265,13 @@ impl ::bitrix24_runtime::loose::Loose for ExecuteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ExecuteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ExecuteRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"OWNER_ID":{"type":"integer","format":"int64"},"OWNER_TYPE_ID":{"type":"integer","format":"int64"}},"required":["CODE","OWNER_ID","OWNER_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `crm.automation.trigger.execute`."}"#,
+    []
+);
+
 /// The `result` of `crm.automation.trigger.execute`.
 pub type ExecuteResponse = bool;
 
@@ -285,7 +303,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/triggers/crm-automation-trigger-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -322,6 +339,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.automation.trigger.list`."}"#,
+    []
+);
 
 /// The `result` of `crm.automation.trigger.list`.
 pub type ListResponse = ::serde_json::Value;

@@ -26,7 +26,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/crm-company-userfield-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -71,6 +70,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.company.userfield.add`."}"#,
+    [AddRequestFields]
+);
+
 /// The type `crm.fields_4`, defined once in `types`.
 pub type AddRequestFields = super::super::super::types::crm::Fields4;
 
@@ -104,7 +110,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/crm-company-userfield-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -149,6 +154,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.company.userfield.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.company.userfield.delete`.
 pub type DeleteResponse = bool;
 
@@ -180,7 +192,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/crm-company-userfield-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -225,9 +236,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.company.userfield.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.company.userfield.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
@@ -361,6 +378,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"$dep":0},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"$dep":1},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"$dep":2},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"$dep":3},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"$dep":4},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":5},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.company.userfield.get`."}"#,
+    [GetResponseEditFormLabel, GetResponseErrorMessage, GetResponseHelpMessage,
+    GetResponseListColumnLabel, GetResponseListFilterLabel, GetResponseSettings]
+);
+
 /// The type `crm.edit_form_label`, defined once in `types`.
 pub type GetResponseEditFormLabel = super::super::super::types::crm::EditFormLabel;
 
@@ -409,7 +434,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/crm-company-userfield-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -480,6 +504,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `crm.company.userfield.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
 
 /// The `result` of `crm.company.userfield.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -571,7 +602,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/crm-company-userfield-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -620,6 +650,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `crm.company.userfield.update`."}"#,
+    [UpdateRequestFields]
+);
 
 /// The type `crm.fields_3`, defined once in `types`.
 pub type UpdateRequestFields = super::super::super::types::crm::Fields3;

@@ -26,7 +26,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -71,8 +70,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.contact.userfield.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
@@ -346,8 +351,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"$dep":0},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"$dep":1},{"type":"null"}]},"FIELD_NAME":{"$dep":2},"HELP_MESSAGE":{"anyOf":[{"$dep":3},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"$dep":5},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":6},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"type":"string"},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["FIELD_NAME","USER_TYPE_ID"],"additionalProperties":true}"#,
+    [AddRequestFieldsEditFormLabel, AddRequestFieldsErrorMessage,
+    AddRequestFieldsFieldName, AddRequestFieldsHelpMessage, AddRequestFieldsListItem,
+    AddRequestFieldsListColumnLabel, AddRequestFieldsSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsEditFormLabel {
@@ -385,8 +398,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsErrorMessage {
@@ -424,10 +443,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsErrorMessage {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsErrorMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsErrorMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 pub type AddRequestFieldsFieldName = super::super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsHelpMessage {
@@ -465,11 +490,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsHelpMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsHelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `crm.uf_enum_element`, defined once in `types`.
 pub type AddRequestFieldsListItem = super::super::super::types::crm::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsListColumnLabel {
@@ -507,6 +538,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListColumnLabel {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListColumnLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsListColumnLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `crm.settings_6`, defined once in `types`.
 pub type AddRequestFieldsSettings = super::super::super::types::crm::Settings6;
 
@@ -540,7 +578,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -585,6 +622,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.contact.userfield.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.contact.userfield.delete`.
 pub type DeleteResponse = bool;
 
@@ -616,7 +660,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -661,6 +704,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.contact.userfield.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.contact.userfield.get`.
 pub type GetResponse = super::super::super::types::crm::Userfield;
 
@@ -692,7 +742,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -763,6 +812,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `crm.contact.userfield.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
 
 /// The `result` of `crm.contact.userfield.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -855,7 +911,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/crm-contact-userfield-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -910,8 +965,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.contact.userfield.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
@@ -1124,8 +1185,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"$dep":0},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"$dep":1},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"$dep":2},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LIST":{"anyOf":[{"type":"array","items":{"$dep":3}},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"$dep":4},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":5},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsEditFormLabel, UpdateRequestFieldsErrorMessage,
+    UpdateRequestFieldsHelpMessage, UpdateRequestFieldsListItem,
+    UpdateRequestFieldsListColumnLabel, UpdateRequestFieldsSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldsEditFormLabel {
@@ -1163,8 +1232,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEditFormLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsEditFormLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldsErrorMessage {
@@ -1202,8 +1277,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsErrorMessage {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsErrorMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsErrorMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldsHelpMessage {
@@ -1241,11 +1322,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsHelpMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsHelpMessage,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
+
 /// The type `crm.uf_enum_element`, defined once in `types`.
 pub type UpdateRequestFieldsListItem = super::super::super::types::crm::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestFieldsListColumnLabel {
@@ -1282,6 +1369,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListColumnLabel {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListColumnLabel);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsListColumnLabel,
+    r#"{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"string"}]}"#,
+    []
+);
 
 /// The type `crm.settings_6`, defined once in `types`.
 pub type UpdateRequestFieldsSettings = super::super::super::types::crm::Settings6;

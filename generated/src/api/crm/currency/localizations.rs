@@ -25,7 +25,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": string, required.
@@ -78,6 +77,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"string"},"lids":{"type":"array","items":{"type":"string"}}},"required":["id","lids"],"additionalProperties":true,"description":"Parameters of `crm.currency.localizations.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.currency.localizations.delete`.
 pub type DeleteResponse = bool;
 
@@ -106,7 +112,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -144,6 +149,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.currency.localizations.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.currency.localizations.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -175,7 +187,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": string, optional.
@@ -222,11 +233,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.currency.localizations.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.currency.localizations.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValue {
     /// Wire name "DECIMALS": string, optional.
@@ -306,8 +323,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValue,
+    r#"{"type":"object","properties":{"DECIMALS":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEC_POINT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FORMAT_STRING":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HIDE_ZERO":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_SEP":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_VARIANT":{"anyOf":[{"type":"string"},{"type":"null"}]},"en":{"anyOf":[{"$dep":0},{"type":"null"}]},"ru":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseValueEn, GetResponseValueRu]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValueEn {
     /// Wire name "DECIMALS": string, optional.
@@ -378,8 +401,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValueEn {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValueEn);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValueEn,
+    r#"{"type":"object","properties":{"DECIMALS":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEC_POINT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FORMAT_STRING":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HIDE_ZERO":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_SEP":true,"THOUSANDS_VARIANT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValueRu {
     /// Wire name "DECIMALS": string, optional.
@@ -447,6 +476,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValueRu {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValueRu);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValueRu,
+    r#"{"type":"object","properties":{"DECIMALS":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEC_POINT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FORMAT_STRING":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HIDE_ZERO":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_SEP":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_VARIANT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.currency.localizations.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -472,7 +508,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/localizations/crm-currency-localizations-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "id": string, required.
@@ -534,8 +569,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"string"},"localizations":{"type":"object","additionalProperties":{"$dep":0}}},"required":["id","localizations"],"additionalProperties":true,"description":"Parameters of `crm.currency.localizations.set`."}"#,
+    [SetRequestLocalizationsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestLocalizationsValue {
     /// Wire name "DECIMALS": integer, optional.
@@ -660,6 +701,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestLocalizationsValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestLocalizationsValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestLocalizationsValue,
+    r#"{"type":"object","properties":{"DECIMALS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DEC_POINT":{"anyOf":[{"type":"string"},{"type":"null"}]},"FORMAT_STRING":{"anyOf":[{"type":"string"},{"type":"null"}]},"FULL_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HIDE_ZERO":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_SEP":{"anyOf":[{"type":"string"},{"type":"null"}]},"THOUSANDS_VARIANT":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SetRequestLocalizationsValueThousandsVariant]
+);
 
 pub type SetRequestLocalizationsValueThousandsVariant = super::super::super::enums::NCDEtc;
 

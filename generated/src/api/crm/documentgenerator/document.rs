@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "entityId": integer, required.
@@ -145,10 +144,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"$dep":0},"fields":{"anyOf":[{"$dep":1},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"$dep":2},{"type":"null"}]},"templateId":{"type":"integer","format":"int64"},"values":{"anyOf":[{"$dep":3},{"type":"null"}]}},"required":["entityId","entityTypeId","templateId"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.document.add`."}"#,
+    [AddRequestEntityTypeId, AddRequestFields, AddRequestStampsEnabled, AddRequestValues]
+);
+
 pub type AddRequestEntityTypeId = super::super::super::enums::IntV1V2V3EtcHa6e5af5e;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "DocumentTitle": object, optional.
@@ -198,8 +203,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"DocumentTitle":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsDocumentTitle]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsDocumentTitle {
     /// Wire name "VALUE": string, optional.
@@ -305,8 +316,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocumentTitle {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDocumentTitle);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsDocumentTitle,
+    r#"{"type":"object","properties":{"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"chain":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"default":{"anyOf":[{"type":"string"},{"type":"null"}]},"required":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestFieldsDocumentTitleChainItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestFieldsDocumentTitleChainItem {
@@ -343,6 +360,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocumentTitleChainItem
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDocumentTitleChainItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsDocumentTitleChainItem,
+    r#"{"anyOf":[{"type":"array","items":true},{"type":"string"}]}"#, []
+);
+
 pub type AddRequestStampsEnabled = super::super::super::enums::IntV1V0;
 
 /// The type `crm.values`, defined once in `types`.
@@ -350,7 +373,6 @@ pub type AddRequestValues = super::super::super::types::crm::Values;
 
 /// The `result` of `crm.documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "document": object, optional.
@@ -373,6 +395,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.document.add`."}"#,
+    [AddResponseDocument]
+);
 
 /// The type `crm.document`, defined once in `types`.
 pub type AddResponseDocument = super::super::super::types::crm::Document;
@@ -410,7 +439,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -455,6 +483,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.document.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.documentgenerator.document.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -486,7 +521,6 @@ pub async fn enablepublicurl(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-enable-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnablepublicurlRequest {
     /// Wire name "id": integer, required.
@@ -543,11 +577,17 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
 
 ::bitrix24_runtime::loose_deserialize!(EnablepublicurlRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EnablepublicurlRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"status":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.document.enablepublicurl`."}"#,
+    [EnablepublicurlRequestStatus]
+);
+
 pub type EnablepublicurlRequestStatus = super::super::super::enums::IntV1V0;
 
 /// The `result` of `crm.documentgenerator.document.enablepublicurl`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnablepublicurlResponse {
     /// Wire name "publicUrl": string, optional.
@@ -570,6 +610,13 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(EnablepublicurlResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EnablepublicurlResponse,
+    r#"{"type":"object","properties":{"publicUrl":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.document.enablepublicurl`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for EnablepublicurlRequest {
     const NAME: &'static str = "crm.documentgenerator.document.enablepublicurl";
@@ -599,7 +646,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -644,9 +690,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.document.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.documentgenerator.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "document": object, optional.
@@ -670,8 +722,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.document.get`."}"#,
+    [GetResponseDocument]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDocument {
     /// Wire name "changeQrCodeDisabledReason": string, optional.
@@ -886,11 +944,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocument);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseDocument,
+    r#"{"type":"object","properties":{"changeQrCodeDisabledReason":{"anyOf":[{"type":"string"},{"type":"null"}]},"changeQrCodeEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeStampsDisabledReason":{"anyOf":[{"type":"string"},{"type":"null"}]},"changeStampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailDiskFile":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imageUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"isTransformationError":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"number":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"products":{"anyOf":[{"$dep":0},{"type":"null"}]},"publicUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pullTag":{"anyOf":[{"type":"string"},{"type":"null"}]},"qrCodeEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationErrorCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationErrorMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"values":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseDocumentProducts, GetResponseDocumentValues]
+);
+
 /// The type `crm.products`, defined once in `types`.
 pub type GetResponseDocumentProducts = super::super::super::types::crm::Products;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDocumentValues {
     /// Wire name "_creationMethod": string, optional.
@@ -928,6 +992,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentValues {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocumentValues);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseDocumentValues,
+    r#"{"type":"object","properties":{"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"productsTableVariant":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.document.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -956,7 +1027,6 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequest {
     /// Wire name "id": integer, required.
@@ -1011,12 +1081,18 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"values":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.document.getfields`."}"#,
+    [GetfieldsRequestValues]
+);
+
 /// The type `crm.values`, defined once in `types`.
 pub type GetfieldsRequestValues = super::super::super::types::crm::Values;
 
 /// The `result` of `crm.documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponse {
     /// Wire name "documentFields": object, optional.
@@ -1045,8 +1121,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponse,
+    r#"{"type":"object","properties":{"documentFields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.document.getfields`."}"#,
+    [GetfieldsResponseDocumentFieldsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseDocumentFieldsValue {
     /// Wire name "chain": string, optional.
@@ -1132,8 +1214,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponseDocumentFieldsValue,
+    r#"{"type":"object","properties":{"chain":{"anyOf":[{"type":"string"},{"type":"null"}]},"default":{"anyOf":[{"type":"string"},{"type":"null"}]},"format":true,"group":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"hideRow":{"anyOf":[{"type":"string"},{"type":"null"}]},"options":true,"required":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetfieldsResponseDocumentFieldsValueValue]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetfieldsResponseDocumentFieldsValueValue {
@@ -1170,6 +1258,13 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsValueVa
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsValueValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponseDocumentFieldsValueValue,
+    r#"{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"string"}]}"#,
+    [GetfieldsResponseDocumentFieldsValueValueArrayItem]
+);
+
 /// The type `crm.value`, defined once in `types`.
 pub type GetfieldsResponseDocumentFieldsValueValueArrayItem = super::super::super::types::crm::Value;
 
@@ -1203,7 +1298,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1283,9 +1377,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.document.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "documents": array of object, optional.
@@ -1309,8 +1409,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"documents":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.document.list`."}"#,
+    [ListResponseDocumentsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDocumentsItem {
     /// Wire name "createTime": string (`date-time`), optional.
@@ -1462,8 +1568,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDocumentsItem,
+    r#"{"type":"object","properties":{"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"fileId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imageUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"number":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"pdfUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"values":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseDocumentsItemValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseDocumentsItemValues {
     /// Wire name "_creationMethod": string, optional.
@@ -1494,6 +1606,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItemValues {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItemValues);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseDocumentsItemValues,
+    r#"{"type":"object","properties":{"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.document.list";
@@ -1593,7 +1712,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "id": integer, required.
@@ -1668,6 +1786,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"stampsEnabled":{"anyOf":[{"$dep":0},{"type":"null"}]},"values":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.document.update`."}"#,
+    [UpdateRequestStampsEnabled, UpdateRequestValues]
+);
+
 pub type UpdateRequestStampsEnabled = super::super::super::enums::IntV1V0;
 
 /// The type `crm.values`, defined once in `types`.
@@ -1675,7 +1800,6 @@ pub type UpdateRequestValues = super::super::super::types::crm::Values;
 
 /// The `result` of `crm.documentgenerator.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "document": object, optional.
@@ -1698,6 +1822,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.document.update`."}"#,
+    [UpdateResponseDocument]
+);
 
 /// The type `crm.document`, defined once in `types`.
 pub type UpdateResponseDocument = super::super::super::types::crm::Document;
@@ -1730,7 +1861,6 @@ pub async fn upload(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/crm-document-generator-document-upload.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequest {
     /// Wire name "fields": object, required.
@@ -1775,8 +1905,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.document.upload`."}"#,
+    [UploadRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequestFields {
     /// Wire name "entityId": integer, required.
@@ -1900,11 +2036,17 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UploadRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadRequestFields,
+    r#"{"type":"object","properties":{"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"$dep":0},"fileContent":{"type":"string"},"imageContent":{"anyOf":[{"type":"string"},{"type":"null"}]},"number":{"type":"string"},"pdfContent":{"anyOf":[{"type":"string"},{"type":"null"}]},"region":{"type":"string"},"title":{"type":"string"}},"required":["entityId","entityTypeId","fileContent","number","region","title"],"additionalProperties":true}"#,
+    [UploadRequestFieldsEntityTypeId]
+);
+
 pub type UploadRequestFieldsEntityTypeId = super::super::super::enums::IntV1V2V3EtcH1f6c1107;
 
 /// The `result` of `crm.documentgenerator.document.upload`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponse {
     /// Wire name "document": object, optional.
@@ -1928,8 +2070,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponse,
+    r#"{"type":"object","properties":{"document":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.document.upload`."}"#,
+    [UploadResponseDocument]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponseDocument {
     /// Wire name "changeQrCodeDisabledReason": string, optional.
@@ -2144,11 +2292,17 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseDocument {
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponseDocument);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponseDocument,
+    r#"{"type":"object","properties":{"changeQrCodeDisabledReason":{"anyOf":[{"type":"string"},{"type":"null"}]},"changeQrCodeEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeStampsDisabledReason":{"anyOf":[{"type":"string"},{"type":"null"}]},"changeStampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"emailDiskFile":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"imageUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"isTransformationError":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"number":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pdfUrlMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"products":{"anyOf":[{"$dep":0},{"type":"null"}]},"publicUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"pullTag":{"anyOf":[{"type":"string"},{"type":"null"}]},"qrCodeEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationErrorCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"transformationErrorMessage":{"anyOf":[{"type":"string"},{"type":"null"}]},"updateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"values":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UploadResponseDocumentProducts, UploadResponseDocumentValues]
+);
+
 /// The type `crm.products`, defined once in `types`.
 pub type UploadResponseDocumentProducts = super::super::super::types::crm::Products;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponseDocumentValues {
     /// Wire name "_creationMethod": string, optional.
@@ -2179,6 +2333,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseDocumentValues {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponseDocumentValues);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponseDocumentValues,
+    r#"{"type":"object","properties":{"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"productsTableVariant":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UploadRequest {
     const NAME: &'static str = "crm.documentgenerator.document.upload";

@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.template.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "active": string, optional.
@@ -212,6 +217,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"type":"array","items":{"type":"string"}},"file":{"type":"array","items":{"type":"string"}},"name":{"type":"string"},"numeratorId":{"type":"integer","format":"int64"},"region":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"withStamps":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["entityTypeId","file","name","numeratorId","region"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.documentgenerator.template.add`.
 pub type AddResponse = ::std::collections::BTreeMap<String, AddResponseValue>;
 
@@ -246,7 +258,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -291,6 +302,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.template.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.documentgenerator.template.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -322,7 +340,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -367,6 +384,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.template.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.documentgenerator.template.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
@@ -401,7 +425,6 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequest {
     /// Wire name "entityId": integer, optional.
@@ -478,8 +501,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsRequest,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityTypeId":{"type":"integer","format":"int64"},"id":{"type":"integer","format":"int64"},"values":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["entityTypeId","id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.template.getfields`."}"#,
+    [GetfieldsRequestValues]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequestValues {
     /// Wire name "ClientEmail": string, optional.
@@ -922,9 +951,15 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequestValues);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsRequestValues,
+    r#"{"type":"object","properties":{"ClientEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientWeb":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentCreateTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentTitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"MY_COMPANY":true,"MyCompanyAssignedEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyAssignedLastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyAssignedName":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyAssignedPersonalPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyEmail":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyRequisiteRegisteredAddressText":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyRequisiteRqCompanyName":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyUfLogo":{"anyOf":[{"type":"string"},{"type":"null"}]},"MyCompanyWeb":{"anyOf":[{"type":"string"},{"type":"null"}]},"ProductsIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"ProductsProductMeasureName":true,"ProductsProductName":true,"ProductsProductPriceRaw":true,"ProductsProductPriceRawSum":true,"ProductsProductQuantity":true,"RequisiteRegisteredAddressText":{"anyOf":[{"type":"string"},{"type":"null"}]},"RequisiteRqCompanyName":{"anyOf":[{"type":"string"},{"type":"null"}]},"TaxesTaxRate":true,"TaxesTaxTitle":true,"TaxesTaxValue":true,"TotalRaw":{"anyOf":[{"type":"string"},{"type":"null"}]},"TotalSum":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.documentgenerator.template.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponse {
     /// Wire name "templateFields": object, optional.
@@ -953,8 +988,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponse,
+    r#"{"type":"object","properties":{"templateFields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.template.getfields`."}"#,
+    [GetfieldsResponseTemplateFieldsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseTemplateFieldsValue {
     /// Wire name "chain": string, optional.
@@ -1012,8 +1053,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponseTemplateFieldsValue,
+    r#"{"type":"object","properties":{"chain":{"anyOf":[{"type":"string"},{"type":"null"}]},"default":{"anyOf":[{"type":"string"},{"type":"null"}]},"group":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"required":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetfieldsResponseTemplateFieldsValueValue]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetfieldsResponseTemplateFieldsValueValue {
@@ -1050,6 +1097,13 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsValueVa
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsValueValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsResponseTemplateFieldsValueValue,
+    r#"{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"string"}]}"#,
+    [GetfieldsResponseTemplateFieldsValueValueArrayItem]
+);
+
 /// The type `crm.value`, defined once in `types`.
 pub type GetfieldsResponseTemplateFieldsValueValueArrayItem = super::super::super::types::crm::Value;
 
@@ -1083,7 +1137,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1163,9 +1216,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.template.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "templates": object, optional.
@@ -1191,8 +1250,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"templates":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.documentgenerator.template.list`."}"#,
+    [ListResponseTemplatesValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseTemplatesValue {
     /// Wire name "download": string, optional.
@@ -1260,6 +1325,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTemplatesValue {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseTemplatesValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseTemplatesValue,
+    r#"{"type":"object","properties":{"download":{"anyOf":[{"type":"string"},{"type":"null"}]},"downloadMachine":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.template.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1288,7 +1360,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/templates/crm-document-generator-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1338,8 +1409,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `crm.documentgenerator.template.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "active": string, optional.
@@ -1484,6 +1561,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityTypeId":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"file":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"numeratorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"withStamps":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.documentgenerator.template.update`.
 pub type UpdateResponse = ::std::collections::BTreeMap<String, UpdateResponseValue>;

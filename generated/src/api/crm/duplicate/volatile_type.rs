@@ -27,7 +27,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/volatile-type/crm-duplicate-volatile-type-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Wire name "entityTypeId": integer, optional.
@@ -79,13 +78,19 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.duplicate.volatileType.fields`."}"#,
+    [FieldsRequestEntityTypeId]
+);
+
 pub type FieldsRequestEntityTypeId = super::super::super::enums::IntV1V3V4;
 
 /// The `result` of `crm.duplicate.volatileType.fields`.
 pub type FieldsResponse = Vec<FieldsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseItem {
     /// Wire name "entityTypeId": integer, optional.
@@ -122,6 +127,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponseItem,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"fieldCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"fieldTitle":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.duplicate.volatileType.fields";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -150,7 +162,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/volatile-type/crm-duplicate-volatile-type-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -188,11 +199,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.duplicate.volatileType.list`."}"#,
+    []
+);
+
 /// The `result` of `crm.duplicate.volatileType.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "entityTypeId": integer, optional.
@@ -229,6 +246,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"fieldCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.duplicate.volatileType.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -257,7 +281,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/volatile-type/crm-duplicate-volatile-type-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -318,11 +341,17 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"$dep":0},"fieldCode":{"type":"string"}},"required":["entityTypeId","fieldCode"],"additionalProperties":true,"description":"Parameters of `crm.duplicate.volatileType.register`."}"#,
+    [RegisterRequestEntityTypeId]
+);
+
 pub type RegisterRequestEntityTypeId = super::super::super::enums::IntV1V3V4;
 
 /// The `result` of `crm.duplicate.volatileType.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "id": integer, optional.
@@ -345,6 +374,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.duplicate.volatileType.register`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "crm.duplicate.volatileType.register";
@@ -378,7 +414,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/volatile-type/crm-duplicate-volatile-type-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "id": integer, required.
@@ -422,6 +457,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.duplicate.volatileType.unregister`."}"#,
+    []
+);
 
 /// The `result` of `crm.duplicate.volatileType.unregister`.
 pub type UnregisterResponse = bool;

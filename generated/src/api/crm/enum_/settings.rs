@@ -22,7 +22,6 @@ pub async fn mode(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/auxiliary/enum/crm-enum-settings-mode.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -59,6 +58,13 @@ impl ::bitrix24_runtime::loose::Loose for ModeRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ModeRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ModeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.enum.settings.mode`."}"#,
+    []
+);
 
 /// The `result` of `crm.enum.settings.mode`.
 pub type ModeResponse = Vec<ModeResponseItem>;

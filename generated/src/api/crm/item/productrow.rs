@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -76,8 +75,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.item.productrow.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "discountRate": number, optional.
@@ -281,13 +286,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"discountRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountTypeId":{"anyOf":[{"$dep":0},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerId":{"type":"integer","format":"int64"},"ownerType":{"type":"string"},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productName":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxIncluded":{"anyOf":[{"$dep":1},{"type":"null"}]},"taxRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"required":["ownerId","ownerType"],"additionalProperties":true}"#,
+    [AddRequestFieldsDiscountTypeId, AddRequestFieldsTaxIncluded]
+);
+
 pub type AddRequestFieldsDiscountTypeId = super::super::super::enums::IntV1V2;
 
 pub type AddRequestFieldsTaxIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.productrow.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "productRow": object, optional.
@@ -311,8 +322,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"productRow":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.productrow.add`."}"#,
+    [AddResponseProductRow]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseProductRow {
     /// Wire name "customized": string, optional.
@@ -470,6 +487,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductRow {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseProductRow);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseProductRow,
+    r#"{"type":"object","properties":{"customized":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"discountSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerType":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceAccount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceBrutto":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceExclusive":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceNetto":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productName":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.productrow.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -504,7 +528,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -549,6 +572,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.item.productrow.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.productrow.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -586,7 +616,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -624,9 +653,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.item.productrow.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
@@ -649,6 +684,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.productrow.fields`."}"#,
+    [FieldsResponseFieldsValue]
+);
 
 /// The type `crm.field_descriptor`, defined once in `types`.
 pub type FieldsResponseFieldsValue = super::super::super::types::crm::FieldDescriptor;
@@ -681,7 +723,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -726,9 +767,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.item.productrow.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.productrow.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "productRow": object, optional.
@@ -752,8 +799,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"productRow":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.productrow.get`."}"#,
+    [GetResponseProductRow]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseProductRow {
     /// Wire name "customized": string, optional.
@@ -917,6 +970,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductRow {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseProductRow);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseProductRow,
+    r#"{"type":"object","properties":{"customized":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"discountSum":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"discountTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerType":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceAccount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceBrutto":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceExclusive":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceNetto":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productName":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.productrow.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -951,7 +1011,6 @@ pub async fn get_available_for_payment(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-get-available-for-payment.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAvailableForPaymentRequest {
     /// Wire name "ownerId": integer, required.
@@ -1007,9 +1066,15 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetAvailableForPaymentRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetAvailableForPaymentRequest,
+    r#"{"type":"object","properties":{"ownerId":{"type":"integer","format":"int64"},"ownerType":{"type":"string"}},"required":["ownerId","ownerType"],"additionalProperties":true,"description":"Parameters of `crm.item.productrow.getAvailableForPayment`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.productrow.getAvailableForPayment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAvailableForPaymentResponse {
     /// Wire name "productRows": array of object, optional.
@@ -1032,6 +1097,13 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetAvailableForPaymentResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetAvailableForPaymentResponse,
+    r#"{"type":"object","properties":{"productRows":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.productrow.getAvailableForPayment`."}"#,
+    [GetAvailableForPaymentResponseProductRowsItem]
+);
 
 /// The type `crm.product_row`, defined once in `types`.
 pub type GetAvailableForPaymentResponseProductRowsItem = super::super::super::types::crm::ProductRow;
@@ -1066,7 +1138,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), required.
@@ -1136,9 +1207,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `crm.item.productrow.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "productRows": array of object, optional.
@@ -1162,8 +1239,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"productRows":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.productrow.list`."}"#,
+    [ListResponseProductRowsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseProductRowsItem {
     /// Wire name "customized": string, optional.
@@ -1327,6 +1410,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseProductRowsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseProductRowsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseProductRowsItem,
+    r#"{"type":"object","properties":{"customized":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountTypeId":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerType":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceAccount":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceBrutto":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceExclusive":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceNetto":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productName":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxRate":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.productrow.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1435,7 +1525,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "ownerId": integer, required.
@@ -1502,12 +1591,18 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"ownerId":{"type":"integer","format":"int64"},"ownerType":{"type":"string"},"productRows":{"type":"array","items":{"$dep":0}}},"required":["ownerId","ownerType","productRows"],"additionalProperties":true,"description":"Parameters of `crm.item.productrow.set`."}"#,
+    [SetRequestProductRowsItem]
+);
+
 /// The type `crm.fields_14`, defined once in `types`.
 pub type SetRequestProductRowsItem = super::super::super::types::crm::Fields14;
 
 /// The `result` of `crm.item.productrow.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "productRows": array of object, optional.
@@ -1530,6 +1625,13 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponse,
+    r#"{"type":"object","properties":{"productRows":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.productrow.set`."}"#,
+    [SetResponseProductRowsItem]
+);
 
 /// The type `crm.product_row`, defined once in `types`.
 pub type SetResponseProductRowsItem = super::super::super::types::crm::ProductRow;
@@ -1568,7 +1670,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/product-rows/crm-item-productrow-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1618,12 +1719,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `crm.item.productrow.update`."}"#,
+    [UpdateRequestFields]
+);
+
 /// The type `crm.fields_14`, defined once in `types`.
 pub type UpdateRequestFields = super::super::super::types::crm::Fields14;
 
 /// The `result` of `crm.item.productrow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "productRow": object, optional.
@@ -1647,8 +1754,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"productRow":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.item.productrow.update`."}"#,
+    [UpdateResponseProductRow]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseProductRow {
     /// Wire name "customized": string, optional.
@@ -1805,6 +1918,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductRow {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseProductRow);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseProductRow,
+    r#"{"type":"object","properties":{"customized":{"anyOf":[{"type":"string"},{"type":"null"}]},"discountRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"discountSum":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"discountTypeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"measureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerType":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceAccount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceBrutto":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceExclusive":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"priceNetto":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productName":{"anyOf":[{"type":"string"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taxIncluded":{"anyOf":[{"type":"string"},{"type":"null"}]},"taxRate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.item.productrow.update";

@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-product-rows-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -69,6 +68,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.quote.productrows.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.quote.productrows.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
@@ -101,7 +107,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-product-rows-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "id": integer, required.
@@ -159,8 +164,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"rows":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.quote.productrows.set`."}"#,
+    [SetRequestRowsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestRowsItem {
     /// Wire name "DISCOUNT_RATE": number, optional.
@@ -356,6 +367,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestRowsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestRowsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestRowsItem,
+    r#"{"type":"object","properties":{"DISCOUNT_RATE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"DISCOUNT_SUM":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"DISCOUNT_TYPE_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"MEASURE_CODE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MEASURE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"PRODUCT_DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRODUCT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRODUCT_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUANTITY":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TAX_INCLUDED":{"anyOf":[{"$dep":1},{"type":"null"}]},"TAX_RATE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SetRequestRowsItemDiscountTypeId, SetRequestRowsItemTaxIncluded]
+);
 
 pub type SetRequestRowsItemDiscountTypeId = super::super::super::enums::IntV1V2;
 

@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -72,8 +71,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.requisite.bankdetail.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -447,6 +452,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COUNTRY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_ID":{"type":"integer","format":"int64"},"NAME":{"type":"string"},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_AGENCY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_ADDR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_ROUTE_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CODEB":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CODEG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COR_ACC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IBAN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IIK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_MFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RIB":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SWIFT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ENTITY_ID","NAME"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.bankdetail.add`.
 pub type AddResponse = i64;
 
@@ -475,7 +487,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -520,6 +531,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.bankdetail.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.bankdetail.delete`.
 pub type DeleteResponse = bool;
 
@@ -548,7 +566,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -586,6 +603,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.requisite.bankdetail.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.bankdetail.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -617,7 +641,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -662,9 +685,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.bankdetail.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.bankdetail.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTIVE": string, optional.
@@ -888,6 +917,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COUNTRY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFY_BY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_AGENCY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_ADDR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_ROUTE_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CODEB":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CODEG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COR_ACC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IBAN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IIK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_MFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RIB":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SWIFT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.requisite.bankdetail.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.bankdetail.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -915,7 +951,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -995,11 +1030,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.requisite.bankdetail.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.requisite.bankdetail.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -1223,6 +1264,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"COUNTRY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CREATED_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MODIFY_BY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_AGENCY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_ADDR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_ROUTE_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CODEB":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CODEG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COR_ACC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IBAN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IIK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_MFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RIB":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SWIFT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.requisite.bankdetail.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1335,7 +1383,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/bank-detail/crm-requisite-bank-detail-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1385,8 +1432,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.bankdetail.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "ACTIVE": string, optional.
@@ -1715,6 +1768,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"COMMENTS":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ORIGINATOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_CURRENCY":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_ACC_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_AGENCY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_ADDR":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BANK_ROUTE_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIC":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_BIK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CODEB":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_CODEG":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_COR_ACC_NUM":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IBAN":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_IIK":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_MFO":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_RIB":{"anyOf":[{"type":"string"},{"type":"null"}]},"RQ_SWIFT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.requisite.bankdetail.update`.
 pub type UpdateResponse = bool;

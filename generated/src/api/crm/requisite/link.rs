@@ -26,7 +26,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -64,6 +63,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.requisite.link.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.link.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -95,7 +101,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "entityId": integer, required.
@@ -151,9 +156,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"type":"integer","format":"int64"}},"required":["entityId","entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.requisite.link.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.link.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "BANK_DETAIL_ID": string, optional.
@@ -215,6 +226,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"BANK_DETAIL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MC_BANK_DETAIL_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MC_REQUISITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"REQUISITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.requisite.link.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.link.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -242,7 +260,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -322,11 +339,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.requisite.link.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.requisite.link.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "BANK_DETAIL_ID": integer, optional.
@@ -388,6 +411,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"BANK_DETAIL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MC_BANK_DETAIL_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MC_REQUISITE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REQUISITE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.requisite.link.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -439,7 +469,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "fields": object, required.
@@ -484,8 +513,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.requisite.link.register`."}"#,
+    [RegisterRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFields {
     /// Wire name "BANK_DETAIL_ID": integer, required.
@@ -586,6 +621,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestFields,
+    r#"{"type":"object","properties":{"BANK_DETAIL_ID":{"type":"integer","format":"int64"},"ENTITY_ID":{"type":"integer","format":"int64"},"ENTITY_TYPE_ID":{"type":"integer","format":"int64"},"MC_BANK_DETAIL_ID":{"type":"integer","format":"int64"},"MC_REQUISITE_ID":{"type":"integer","format":"int64"},"REQUISITE_ID":{"type":"integer","format":"int64"}},"required":["BANK_DETAIL_ID","ENTITY_ID","ENTITY_TYPE_ID","MC_BANK_DETAIL_ID","MC_REQUISITE_ID","REQUISITE_ID"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.link.register`.
 pub type RegisterResponse = bool;
 
@@ -614,7 +656,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/links/crm-requisite-link-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "entityId": integer, required.
@@ -669,6 +710,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"type":"integer","format":"int64"}},"required":["entityId","entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.requisite.link.unregister`."}"#,
+    []
+);
 
 /// The `result` of `crm.requisite.link.unregister`.
 pub type UnregisterResponse = bool;

@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/user-fields/crm-requisite-userfield-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -73,8 +72,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.requisite.userfield.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -343,6 +348,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"$dep":0},{"type":"null"}]},"ENTITY_ID":{"type":"string"},"ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"type":"string"},"HELP_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"$dep":1},{"type":"null"}]},"LIST":{"anyOf":[{"$dep":2},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"$dep":3},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":4},{"type":"null"}]},"SETTINGS":true,"SHOW_FILTER":{"anyOf":[{"$dep":5},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"$dep":6},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"type":"string"},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ENTITY_ID","FIELD_NAME","USER_TYPE_ID"],"additionalProperties":true}"#,
+    [AddRequestFieldsEditInList, AddRequestFieldsIsSearchable, AddRequestFieldsList,
+    AddRequestFieldsMandatory, AddRequestFieldsMultiple, AddRequestFieldsShowFilter,
+    AddRequestFieldsShowInList]
+);
+
 pub type AddRequestFieldsEditInList = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsIsSearchable = ::bitrix24_runtime::YesNo;
@@ -389,7 +403,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/user-fields/crm-requisite-userfield-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -434,6 +447,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.userfield.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.userfield.delete`.
 pub type DeleteResponse = bool;
 
@@ -465,7 +485,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/user-fields/crm-requisite-userfield-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -510,9 +529,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.userfield.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.userfield.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
@@ -656,8 +681,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"type":"object","additionalProperties":{"$dep":2}},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"type":"object","additionalProperties":{"$dep":3}},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"object","additionalProperties":{"$dep":4}},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":5},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.requisite.userfield.get`."}"#,
+    [GetResponseEditFormLabelValue, GetResponseErrorMessageValue,
+    GetResponseHelpMessageValue, GetResponseListColumnLabelValue,
+    GetResponseListFilterLabelValue, GetResponseSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseEditFormLabelValue {
@@ -693,8 +726,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabelValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabelValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseEditFormLabelValue, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetResponseEditFormLabelValueObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEditFormLabelValueObject {
     /// Wire name "en": string, optional.
@@ -722,8 +760,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabelValueObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabelValueObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseEditFormLabelValueObject,
+    r#"{"type":"object","properties":{"en":{"anyOf":[{"type":"string"},{"type":"null"}]},"ru":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseErrorMessageValue {
@@ -759,8 +803,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessageValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessageValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseErrorMessageValue, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetResponseErrorMessageValueObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseErrorMessageValueObject {
     /// Wire name "en": string, optional.
@@ -788,8 +837,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessageValueObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessageValueObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseErrorMessageValueObject,
+    r#"{"type":"object","properties":{"en":{"anyOf":[{"type":"string"},{"type":"null"}]},"ru":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseHelpMessageValue {
@@ -825,8 +880,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessageValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessageValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseHelpMessageValue, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetResponseHelpMessageValueObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseHelpMessageValueObject {
     /// Wire name "en": string, optional.
@@ -854,8 +914,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessageValueObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessageValueObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseHelpMessageValueObject,
+    r#"{"type":"object","properties":{"en":{"anyOf":[{"type":"string"},{"type":"null"}]},"ru":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseListColumnLabelValue {
@@ -891,8 +957,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabelValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabelValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseListColumnLabelValue, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetResponseListColumnLabelValueObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListColumnLabelValueObject {
     /// Wire name "en": string, optional.
@@ -920,8 +991,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabelValueObject 
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabelValueObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseListColumnLabelValueObject,
+    r#"{"type":"object","properties":{"en":{"anyOf":[{"type":"string"},{"type":"null"}]},"ru":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseListFilterLabelValue {
@@ -957,8 +1034,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabelValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabelValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseListFilterLabelValue, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetResponseListFilterLabelValueObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListFilterLabelValueObject {
     /// Wire name "en": string, optional.
@@ -985,6 +1067,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabelValueObject 
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabelValueObject);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseListFilterLabelValueObject,
+    r#"{"type":"object","properties":{"en":{"anyOf":[{"type":"string"},{"type":"null"}]},"ru":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `crm.settings`, defined once in `types`.
 pub type GetResponseSettings = super::super::super::types::crm::Settings;
@@ -1017,7 +1106,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/user-fields/crm-requisite-userfield-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1089,11 +1177,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `crm.requisite.userfield.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.requisite.userfield.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -1245,6 +1339,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"$dep":0},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"$dep":1},{"type":"null"}]},"LIST":{"anyOf":[{"$dep":2},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"$dep":3},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":4},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":5},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"$dep":6},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"$dep":7},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemEditInList, ListResponseItemIsSearchable, ListResponseItemList,
+    ListResponseItemMandatory, ListResponseItemMultiple, ListResponseItemSettings,
+    ListResponseItemShowFilter, ListResponseItemShowInList]
+);
+
 pub type ListResponseItemEditInList = ::bitrix24_runtime::YesNo;
 
 pub type ListResponseItemIsSearchable = ::bitrix24_runtime::YesNo;
@@ -1257,7 +1360,6 @@ pub type ListResponseItemMandatory = ::bitrix24_runtime::YesNo;
 pub type ListResponseItemMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettings {
     /// Wire name "DISPLAY": string, optional.
@@ -1361,6 +1463,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettings,
+    r#"{"type":"object","properties":{"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"LABEL_CHECKBOX":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REGEXP":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USE_SECOND":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type ListResponseItemShowFilter = super::super::super::enums::NIES;
 
 pub type ListResponseItemShowInList = ::bitrix24_runtime::YesNo;
@@ -1448,7 +1557,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/user-fields/crm-requisite-userfield-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1498,8 +1606,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `crm.requisite.userfield.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
@@ -1731,6 +1845,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"$dep":0},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"$dep":1},{"type":"null"}]},"LIST":{"anyOf":[{"$dep":2},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"$dep":3},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":4},{"type":"null"}]},"SETTINGS":true,"SHOW_FILTER":{"anyOf":[{"$dep":5},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"$dep":6},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsEditInList, UpdateRequestFieldsIsSearchable,
+    UpdateRequestFieldsList, UpdateRequestFieldsMandatory, UpdateRequestFieldsMultiple,
+    UpdateRequestFieldsShowFilter, UpdateRequestFieldsShowInList]
+);
 
 pub type UpdateRequestFieldsEditInList = ::bitrix24_runtime::YesNo;
 

@@ -25,7 +25,6 @@ pub async fn items(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-items.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ItemsRequest {
     /// Wire name "entityId": string, required.
@@ -71,11 +70,17 @@ impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ItemsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ItemsRequest,
+    r#"{"type":"object","properties":{"entityId":{"type":"string"}},"required":["entityId"],"additionalProperties":true,"description":"Parameters of `crm.status.entity.items`."}"#,
+    []
+);
+
 /// The `result` of `crm.status.entity.items`.
 pub type ItemsResponse = Vec<ItemsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ItemsResponseItem {
     /// Wire name "NAME": string, optional.
@@ -112,6 +117,13 @@ impl ::bitrix24_runtime::loose::Loose for ItemsResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ItemsResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ItemsResponseItem,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"STATUS_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ItemsRequest {
     const NAME: &'static str = "crm.status.entity.items";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -138,7 +150,6 @@ pub async fn types(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -176,11 +187,17 @@ impl ::bitrix24_runtime::loose::Loose for TypesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(TypesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TypesRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.status.entity.types`."}"#,
+    []
+);
+
 /// The `result` of `crm.status.entity.types`.
 pub type TypesResponse = Vec<TypesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TypesResponseItem {
     /// Wire name "CATEGORY_ID": integer, optional.
@@ -278,8 +295,14 @@ impl ::bitrix24_runtime::loose::Loose for TypesResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(TypesResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TypesResponseItem,
+    r#"{"type":"object","properties":{"CATEGORY_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CATEGORY_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"CATEGORY_SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ENTITY_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FIELD_ATTRIBUTE_SCOPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_DEFAULT_CATEGORY":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"IS_ENABLED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREFIX":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEMANTIC_INFO":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [TypesResponseItemSemanticInfo]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TypesResponseItemSemanticInfo {
     /// Wire name "FINAL_SORT": integer, optional.
@@ -328,6 +351,13 @@ impl ::bitrix24_runtime::loose::Loose for TypesResponseItemSemanticInfo {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TypesResponseItemSemanticInfo);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TypesResponseItemSemanticInfo,
+    r#"{"type":"object","properties":{"FINAL_SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FINAL_SUCCESS_FIELD":{"anyOf":[{"type":"string"},{"type":"null"}]},"FINAL_UNSUCCESS_FIELD":{"anyOf":[{"type":"string"},{"type":"null"}]},"START_FIELD":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for TypesRequest {
     const NAME: &'static str = "crm.status.entity.types";

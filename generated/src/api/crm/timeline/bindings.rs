@@ -25,7 +25,6 @@ pub async fn bind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-bind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BindRequest {
     /// Wire name "fields": object, required.
@@ -70,6 +69,13 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BindRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    BindRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.timeline.bindings.bind`."}"#,
+    [BindRequestFields]
+);
+
 /// The type `crm.fields_11`, defined once in `types`.
 pub type BindRequestFields = super::super::super::types::crm::Fields11;
 
@@ -103,7 +109,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -141,6 +146,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.timeline.bindings.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.timeline.bindings.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -175,7 +187,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), required.
@@ -232,11 +243,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `crm.timeline.bindings.list`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `crm.timeline.bindings.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ENTITY_ID": string, optional.
@@ -272,6 +289,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.bindings.list";
@@ -317,7 +341,6 @@ pub async fn unbind(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/bindings/crm-timeline-bindings-unbind.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnbindRequest {
     /// Wire name "fields": object, required.
@@ -361,6 +384,13 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnbindRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnbindRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `crm.timeline.bindings.unbind`."}"#,
+    [UnbindRequestFields]
+);
 
 /// The type `crm.fields_11`, defined once in `types`.
 pub type UnbindRequestFields = super::super::super::types::crm::Fields11;

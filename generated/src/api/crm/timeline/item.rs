@@ -25,7 +25,6 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/actions/crm-timeline-item-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "id": integer, required.
@@ -91,6 +90,13 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PinRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PinRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"}},"required":["id","ownerId","ownerTypeId"],"additionalProperties":true,"description":"Parameters of `crm.timeline.item.pin`."}"#,
+    []
+);
+
 /// The `result` of `crm.timeline.item.pin`.
 pub type PinResponse = ::serde_json::Value;
 
@@ -129,7 +135,6 @@ pub async fn unpin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/actions/crm-timeline-item-unpin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinRequest {
     /// Wire name "id": integer, required.
@@ -194,6 +199,13 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnpinRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnpinRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"}},"required":["id","ownerId","ownerTypeId"],"additionalProperties":true,"description":"Parameters of `crm.timeline.item.unpin`."}"#,
+    []
+);
 
 /// The `result` of `crm.timeline.item.unpin`.
 pub type UnpinResponse = ::serde_json::Value;

@@ -26,7 +26,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "itemId": integer, required.
@@ -103,6 +102,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"itemId":{"type":"integer","format":"int64"},"itemType":{"$dep":0},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"}},"required":["itemId","itemType","ownerId","ownerTypeId"],"additionalProperties":true,"description":"Parameters of `crm.timeline.note.delete`."}"#,
+    [DeleteRequestItemType]
+);
+
 pub type DeleteRequestItemType = super::super::super::enums::IntV1V2;
 
 /// The `result` of `crm.timeline.note.delete`.
@@ -136,7 +142,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "itemId": integer, required.
@@ -213,11 +218,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"itemId":{"type":"integer","format":"int64"},"itemType":{"$dep":0},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"}},"required":["itemId","itemType","ownerId","ownerTypeId"],"additionalProperties":true,"description":"Parameters of `crm.timeline.note.get`."}"#,
+    [GetRequestItemType]
+);
+
 pub type GetRequestItemType = super::super::super::enums::IntV1V2;
 
 /// The `result` of `crm.timeline.note.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "createdById": integer, optional.
@@ -267,6 +278,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"createdById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedById":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedTime":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.timeline.note.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.note.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -295,7 +313,6 @@ pub async fn save(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveRequest {
     /// Wire name "itemId": integer, required.
@@ -379,6 +396,13 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SaveRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaveRequest,
+    r#"{"type":"object","properties":{"itemId":{"type":"integer","format":"int64"},"itemType":{"$dep":0},"ownerId":{"type":"integer","format":"int64"},"ownerTypeId":{"type":"integer","format":"int64"},"text":{"type":"string"}},"required":["itemId","itemType","ownerId","ownerTypeId","text"],"additionalProperties":true,"description":"Parameters of `crm.timeline.note.save`."}"#,
+    [SaveRequestItemType]
+);
 
 pub type SaveRequestItemType = super::super::super::enums::IntV1V2;
 

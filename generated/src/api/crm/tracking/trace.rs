@@ -25,7 +25,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/tracking/crm-tracking-trace-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ENTITIES": array of object, optional.
@@ -88,8 +87,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ENTITIES":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"TRACE":{"type":"string"}},"required":["TRACE"],"additionalProperties":true,"description":"Parameters of `crm.tracking.trace.add`."}"#,
+    [AddRequestEntitiesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestEntitiesItem {
     /// Wire name "ID": integer, required.
@@ -146,6 +151,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestEntitiesItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestEntitiesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestEntitiesItem,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"TYPE":{"$dep":0}},"required":["ID","TYPE"],"additionalProperties":true}"#,
+    [AddRequestEntitiesItemType]
+);
+
 pub type AddRequestEntitiesItemType = super::super::super::enums::CompanyContactDealEtc;
 
 /// The `result` of `crm.tracking.trace.add`.
@@ -179,7 +191,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/tracking/crm-tracking-trace-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -223,6 +234,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.tracking.trace.delete`."}"#,
+    []
+);
 
 /// The `result` of `crm.tracking.trace.delete`.
 pub type DeleteResponse = ::serde_json::Value;

@@ -22,7 +22,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/user-defined-fields/crm-userfield-settings-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Wire name "type": string, required.
@@ -67,6 +66,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","properties":{"type":{"type":"string"}},"required":["type"],"additionalProperties":true,"description":"Parameters of `crm.userfield.settings.fields`."}"#,
+    []
+);
 
 /// The `result` of `crm.userfield.settings.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;

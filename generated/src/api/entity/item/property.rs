@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/properties/entity-item-property-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ENTITY": string, required.
@@ -118,6 +117,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTY":{"type":"string"},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["ENTITY","PROPERTY"],"additionalProperties":true,"description":"Parameters of `entity.item.property.add`."}"#,
+    [AddRequestType]
+);
+
 pub type AddRequestType = super::super::super::enums::SNF;
 
 /// The `result` of `entity.item.property.add`.
@@ -158,7 +164,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/properties/entity-item-property-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ENTITY": string, required.
@@ -214,6 +219,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"PROPERTY":{"type":"string"}},"required":["ENTITY","PROPERTY"],"additionalProperties":true,"description":"Parameters of `entity.item.property.delete`."}"#,
+    []
+);
+
 /// The `result` of `entity.item.property.delete`.
 pub type DeleteResponse = bool;
 
@@ -251,7 +263,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/properties/entity-item-property-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ENTITY": string, required.
@@ -311,11 +322,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"PROPERTY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ENTITY"],"additionalProperties":true,"description":"Parameters of `entity.item.property.get`."}"#,
+    []
+);
+
 /// The `result` of `entity.item.property.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "NAME": string, optional.
@@ -357,6 +374,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTY":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "entity.item.property.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -390,7 +414,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/entity/items/properties/entity-item-property-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ENTITY": string, required.
@@ -492,6 +515,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ENTITY":{"type":"string"},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROPERTY":{"type":"string"},"PROPERTY_NEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["ENTITY","PROPERTY"],"additionalProperties":true,"description":"Parameters of `entity.item.property.update`."}"#,
+    [UpdateRequestType]
+);
 
 pub type UpdateRequestType = super::super::super::enums::SN;
 

@@ -25,7 +25,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-employee-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "company": string, required.
@@ -106,11 +105,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"company":{"type":"string"},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["company"],"additionalProperties":true,"description":"Parameters of `humanresources.hcmlink.employee.list`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.hcmlink.employee.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "company": string, optional.
@@ -184,8 +189,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"company":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"employees":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"person":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemEmployeesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemEmployeesItem {
     /// Wire name "createdAt": string, optional.
@@ -227,8 +238,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEmployeesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemEmployeesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemEmployeesItem,
+    r#"{"type":"object","properties":{"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"data":{"anyOf":[{"$dep":0},{"type":"null"}]},"employee":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemEmployeesItemData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemEmployeesItemData {
     /// Wire name "position": string, optional.
@@ -251,6 +268,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEmployeesItemData {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemEmployeesItemData);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemEmployeesItemData,
+    r#"{"type":"object","properties":{"position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.hcmlink.employee.list";
@@ -280,7 +304,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-employee-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "company": string, required.
@@ -348,8 +371,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"company":{"type":"string"},"data":{"type":"array","items":{"$dep":0}},"job":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["company","data"],"additionalProperties":true,"description":"Parameters of `humanresources.hcmlink.employee.set`."}"#,
+    [SetRequestDataItem, SetRequestJob]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
     /// Wire name "data": object, required.
@@ -424,8 +453,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestDataItem,
+    r#"{"type":"object","properties":{"data":{"$dep":0},"employee":{"type":"string"},"person":{"type":"string"},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["data","employee","person"],"additionalProperties":true}"#,
+    [SetRequestDataItemData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItemData {
     /// Wire name "firstName": string, optional.
@@ -506,8 +541,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemData {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItemData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestDataItemData,
+    r#"{"type":"object","properties":{"firstName":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"patronymicName":{"anyOf":[{"type":"string"},{"type":"null"}]},"position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestJob {
     /// Wire name "fields": object, required.
@@ -557,12 +598,18 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestJob);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestJob,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true}"#,
+    [SetRequestJobFields]
+);
+
 /// The type `humanresources.hcmlink.fields`, defined once in `types`.
 pub type SetRequestJobFields = super::super::super::types::humanresources_hcmlink::Fields;
 
 /// The `result` of `humanresources.hcmlink.employee.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "errors": array of any JSON, optional.
@@ -591,6 +638,13 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponse,
+    r#"{"type":"object","properties":{"errors":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"status":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.hcmlink.employee.set`."}"#,
+    [SetResponseStatus]
+);
 
 pub type SetResponseStatus = super::super::super::enums::OkError;
 

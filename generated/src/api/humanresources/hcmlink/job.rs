@@ -27,7 +27,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-job-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -77,8 +76,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `humanresources.hcmlink.job.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "data": object, optional.
@@ -161,8 +166,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"data":{"anyOf":[{"$dep":0},{"type":"null"}]},"sent":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"$dep":1},"total":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["status"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsData, UpdateRequestFieldsStatus]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsData {
     /// Wire name "batch": string, optional.
@@ -208,6 +219,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsData {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsData);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsData,
+    r#"{"type":"object","properties":{"batch":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type UpdateRequestFieldsStatus = super::super::super::enums::InProgressDoneCanceled;
 

@@ -25,7 +25,6 @@ pub async fn edit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-communication/humanresources-node-communication-edit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditRequest {
     /// Wire name "communicationType": string, required.
@@ -143,11 +142,17 @@ impl ::bitrix24_runtime::loose::Loose for EditRequest {
 
 ::bitrix24_runtime::loose_deserialize!(EditRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EditRequest,
+    r#"{"type":"object","properties":{"communicationType":{"$dep":0},"createDefault":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ids":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"nodeId":{"type":"integer","format":"int64"},"removeIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"withChildren":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["communicationType","nodeId"],"additionalProperties":true,"description":"Parameters of `humanresources.node.communication.edit`."}"#,
+    [EditRequestCommunicationType]
+);
+
 pub type EditRequestCommunicationType = super::super::super::enums::ChatChannelCollab;
 
 /// The `result` of `humanresources.node.communication.edit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EditResponse {
     /// Wire name "success": boolean, optional.
@@ -170,6 +175,13 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(EditResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EditResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.communication.edit`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for EditRequest {
     const NAME: &'static str = "humanresources.node.communication.edit";
@@ -204,7 +216,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-communication/humanresources-node-communication-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "id": integer, required.
@@ -249,9 +260,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `humanresources.node.communication.list`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.node.communication.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "channels": array of object, optional.
@@ -313,8 +330,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"channels":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"channelsNoAccess":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chats":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"chatsNoAccess":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"collabs":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"collabsNoAccess":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.communication.list`."}"#,
+    [ListResponseChannelsItem, ListResponseChatsItem, ListResponseCollabsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseChannelsItem {
     /// Wire name "avatar": string, optional.
@@ -400,8 +423,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseChannelsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseChannelsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseChannelsItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"hasAccess":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isExtranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"originalNodeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"subtitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseChatsItem {
     /// Wire name "avatar": string, optional.
@@ -487,8 +516,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseChatsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseChatsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseChatsItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"hasAccess":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isExtranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"originalNodeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"subtitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCollabsItem {
     /// Wire name "avatar": string, optional.
@@ -561,6 +596,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCollabsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseCollabsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseCollabsItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"hasAccess":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"originalNodeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"subtitle":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.communication.list";

@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "nodeId": integer, required.
@@ -98,11 +97,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"nodeId":{"type":"integer","format":"int64"},"role":{"$dep":0},"userIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["nodeId","role","userIds"],"additionalProperties":true,"description":"Parameters of `humanresources.node.member.add`."}"#,
+    [AddRequestRole]
+);
+
 pub type AddRequestRole = super::super::super::enums::MemberHeadMemberDeputyHeadMemberEmployee;
 
 /// The `result` of `humanresources.node.member.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "success": boolean, optional.
@@ -125,6 +130,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.member.add`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.node.member.add";
@@ -160,7 +172,6 @@ pub async fn move_(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveRequest {
     /// Wire name "nodeId": integer, required.
@@ -232,11 +243,17 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveRequest,
+    r#"{"type":"object","properties":{"nodeId":{"type":"integer","format":"int64"},"role":{"anyOf":[{"$dep":0},{"type":"null"}]},"userIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["nodeId","userIds"],"additionalProperties":true,"description":"Parameters of `humanresources.node.member.move`."}"#,
+    [MoveRequestRole]
+);
+
 pub type MoveRequestRole = super::super::super::enums::MemberHeadMemberDeputyHeadMemberEmployee;
 
 /// The `result` of `humanresources.node.member.move`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveResponse {
     /// Wire name "success": boolean, optional.
@@ -259,6 +276,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MoveResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.member.move`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for MoveRequest {
     const NAME: &'static str = "humanresources.node.member.move";
@@ -294,7 +318,6 @@ pub async fn remove(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-remove.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveRequest {
     /// Wire name "nodeId": integer, required.
@@ -353,9 +376,15 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RemoveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveRequest,
+    r#"{"type":"object","properties":{"nodeId":{"type":"integer","format":"int64"},"userIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["nodeId","userIds"],"additionalProperties":true,"description":"Parameters of `humanresources.node.member.remove`."}"#,
+    []
+);
+
 /// The `result` of `humanresources.node.member.remove`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveResponse {
     /// Wire name "failed": array of object, optional.
@@ -387,8 +416,14 @@ impl ::bitrix24_runtime::loose::Loose for RemoveResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RemoveResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveResponse,
+    r#"{"type":"object","properties":{"failed":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"removed":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.member.remove`."}"#,
+    [RemoveResponseFailedItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveResponseFailedItem {
     /// Wire name "reason": string, optional.
@@ -419,6 +454,13 @@ impl ::bitrix24_runtime::loose::Loose for RemoveResponseFailedItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RemoveResponseFailedItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveResponseFailedItem,
+    r#"{"type":"object","properties":{"reason":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for RemoveRequest {
     const NAME: &'static str = "humanresources.node.member.remove";
@@ -454,7 +496,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "nodeId": integer, required.
@@ -510,8 +551,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"nodeId":{"type":"integer","format":"int64"},"userIds":{"$dep":0}},"required":["nodeId","userIds"],"additionalProperties":true,"description":"Parameters of `humanresources.node.member.set`."}"#,
+    [SetRequestUserIds]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestUserIds {
     /// Wire name "MEMBER_DEPUTY_HEAD": array of integer, optional.
@@ -645,9 +692,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestUserIds);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestUserIds,
+    r#"{"type":"object","properties":{"MEMBER_DEPUTY_HEAD":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"MEMBER_EMPLOYEE":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"MEMBER_HEAD":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"MEMBER_TEAM_DEPUTY_HEAD":true,"MEMBER_TEAM_EMPLOYEE":true,"MEMBER_TEAM_HEAD":true},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `humanresources.node.member.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "success": boolean, optional.
@@ -670,6 +723,13 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.node.member.set`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "humanresources.node.member.set";

@@ -26,7 +26,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -98,6 +97,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"HIDE_HISTORY":{"anyOf":[{"$dep":0},{"type":"null"}]},"USERS":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["CHAT_ID","USERS"],"additionalProperties":true,"description":"Parameters of `im.chat.user.add`."}"#,
+    [AddRequestHideHistory]
+);
+
 pub type AddRequestHideHistory = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.chat.user.add`.
@@ -135,7 +141,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -191,6 +196,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"USER_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `im.chat.user.delete`."}"#,
+    []
+);
+
 /// The `result` of `im.chat.user.delete`.
 pub type DeleteResponse = bool;
 
@@ -228,7 +240,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-user-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -273,6 +284,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `im.chat.user.list`."}"#,
+    []
+);
 
 /// The `result` of `im.chat.user.list`.
 pub type ListResponse = Vec<i64>;

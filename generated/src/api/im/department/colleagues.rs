@@ -26,7 +26,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/departments/im-department-colleagues-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "LIMIT": integer, optional.
@@ -110,13 +109,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `im.department.colleagues.list`."}"#,
+    [ListRequestUserData]
+);
+
 pub type ListRequestUserData = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.department.colleagues.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ListResponseItem {
@@ -145,6 +150,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem, r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [ListResponseItemShape]
+);
 
 /// The type `im.shape`, defined once in `types`.
 pub type ListResponseItemShape = super::super::super::types::im::Shape;

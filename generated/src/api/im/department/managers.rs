@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/departments/im-department-managers-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": array of integer, required.
@@ -82,13 +81,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"array","items":{"type":"integer","format":"int64"}},"USER_DATA":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `im.department.managers.get`."}"#,
+    [GetRequestUserData]
+);
+
 pub type GetRequestUserData = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.department.managers.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseValue {
@@ -118,6 +123,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValue,
+    r#"{"anyOf":[{"$dep":0},{"type":"array","items":{"type":"integer","format":"int64"}}]}"#,
+    [GetResponseValueShape]
+);
 
 /// The type `im.shape`, defined once in `types`.
 pub type GetResponseValueShape = super::super::super::types::im::Shape;

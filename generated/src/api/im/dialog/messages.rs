@@ -25,7 +25,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -107,9 +106,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0},"FIRST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.dialog.messages.get`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "chat_id": integer, optional.
@@ -151,8 +156,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"files":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"messages":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.dialog.messages.get`."}"#,
+    [GetResponseFilesItem, GetResponseMessagesItem, GetResponseUsersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItem {
     /// Wire name "authorId": integer, optional.
@@ -298,8 +309,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesItem,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"authorName":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"extension":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"image":{"anyOf":[{"$dep":0},{"type":"null"}]},"isTranscribable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVideoNote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVoiceNote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mediaUrl":{"anyOf":[{"$dep":1},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"progress":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlDownload":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlPreview":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlShow":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerAttrs":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseFilesItemImage, GetResponseFilesItemMediaUrl,
+    GetResponseFilesItemViewerAttrs]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemImage {
     /// Wire name "height": integer, optional.
@@ -327,8 +345,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemImage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemImage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesItemImage,
+    r#"{"type":"object","properties":{"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemMediaUrl {
     /// Wire name "preview": object, optional.
@@ -352,11 +376,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemMediaUrl {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemMediaUrl);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesItemMediaUrl,
+    r#"{"type":"object","properties":{"preview":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `im.viewer_attrs`, defined once in `types`.
 pub type GetResponseFilesItemViewerAttrs = super::super::super::types::im::ViewerAttrs;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItem {
     /// Wire name "author_id": integer, optional.
@@ -442,8 +472,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessagesItem,
+    r#"{"type":"object","properties":{"author_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"disappearing_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"replaces":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"unread":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"uuid":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseMessagesItemParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItemParams {
     /// Wire name "CODE": array of string, optional.
@@ -480,8 +516,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessagesItemParams,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"LIKE":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"NOTIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUsersItem {
     /// Wire name "absent": boolean, optional.
@@ -677,6 +719,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseUsersItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseUsersItem,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatar_hr":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"bot_data":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"desktop_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"external_auth_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"first_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"last_activity_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobile_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phones":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"website":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseUsersItemGender]
+);
+
 pub type GetResponseUsersItemGender = super::super::super::enums::MF;
 
 impl ::bitrix24_runtime::Method for GetRequest {
@@ -712,7 +761,6 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/messages/im-dialog-messages-search.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -844,9 +892,15 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":0},{"type":"null"}]},"SEARCH_MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.dialog.messages.search`."}"#,
+    [::bitrix24_runtime::Order]
+);
+
 /// The `result` of `im.dialog.messages.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "additionalMessages": array of any JSON, optional.
@@ -926,8 +980,15 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponse,
+    r#"{"type":"object","properties":{"additionalMessages":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"copilot":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"files":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"messages":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"reactions":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"stickers":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"tariffRestrictions":{"anyOf":[{"$dep":1},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"usersShort":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.dialog.messages.search`."}"#,
+    [SearchResponseMessagesItem, SearchResponseTariffRestrictions,
+    SearchResponseUsersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseMessagesItem {
     /// Wire name "authorId": integer, optional.
@@ -1037,8 +1098,14 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseMessagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponseMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponseMessagesItem,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"author_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isSystem":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"params":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"unread":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"uuid":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewed":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"viewedByOthers":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"viewedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseTariffRestrictions {
     /// Wire name "isHistoryLimitExceeded": boolean, optional.
@@ -1065,8 +1132,14 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseTariffRestrictions {
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponseTariffRestrictions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponseTariffRestrictions,
+    r#"{"type":"object","properties":{"isHistoryLimitExceeded":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseUsersItem {
     /// Wire name "absent": boolean, optional.
@@ -1254,8 +1327,14 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItem {
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponseUsersItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponseUsersItem,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatarHr":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"desktopLastDate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"email":{"anyOf":[{"type":"string"},{"type":"null"}]},"externalAuthId":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"firstName":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastActivityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobileLastDate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phones":{"anyOf":[{"$dep":0},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"website":{"anyOf":[{"type":"string"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SearchResponseUsersItemPhones]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponseUsersItemPhones {
     /// Wire name "inner_phone": string, optional.
@@ -1286,6 +1365,13 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItemPhones {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponseUsersItemPhones);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponseUsersItemPhones,
+    r#"{"type":"object","properties":{"inner_phone":{"anyOf":[{"type":"string"},{"type":"null"}]},"personal_mobile":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "im.dialog.messages.search";

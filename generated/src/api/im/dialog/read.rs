@@ -22,7 +22,6 @@ pub async fn all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-dialog-read-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -59,6 +58,13 @@ impl ::bitrix24_runtime::loose::Loose for AllRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AllRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AllRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `im.dialog.read.all`."}"#,
+    []
+);
 
 /// The `result` of `im.dialog.read.all`.
 pub type AllResponse = bool;

@@ -26,7 +26,6 @@ pub async fn commit(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-commit.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitRequest {
     /// Wire name "AS_FILE": string, optional.
@@ -155,10 +154,17 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CommitRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommitRequest,
+    r#"{"type":"object","properties":{"AS_FILE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"DIALOG_ID":{"anyOf":[{"$dep":1},{"type":"null"}]},"FILE_ID":{"$dep":2},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SILENT_MODE":{"anyOf":[{"$dep":3},{"type":"null"}]},"UPLOAD_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CHAT_ID","FILE_ID"],"additionalProperties":true,"description":"Parameters of `im.disk.file.commit`."}"#,
+    [CommitRequestAsFile, ::bitrix24_runtime::DialogId, CommitRequestFileId,
+    CommitRequestSilentMode]
+);
+
 pub type CommitRequestAsFile = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum CommitRequestFileId {
@@ -187,11 +193,17 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequestFileId {
 
 ::bitrix24_runtime::loose_deserialize!(CommitRequestFileId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommitRequestFileId,
+    r#"{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"integer","format":"int64"}]}"#,
+    []
+);
+
 pub type CommitRequestSilentMode = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.disk.file.commit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitResponse {
     /// Wire name "DISK_ID": array of string, optional.
@@ -235,8 +247,14 @@ impl ::bitrix24_runtime::loose::Loose for CommitResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CommitResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommitResponse,
+    r#"{"type":"object","properties":{"DISK_ID":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FILES":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"FILE_MODELS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"MESSAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.disk.file.commit`."}"#,
+    [CommitResponseFilesValue, CommitResponseFileModelsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitResponseFilesValue {
     /// Wire name "authorId": integer, optional.
@@ -376,8 +394,15 @@ impl ::bitrix24_runtime::loose::Loose for CommitResponseFilesValue {
 
 ::bitrix24_runtime::loose_deserialize!(CommitResponseFilesValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommitResponseFilesValue,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"authorName":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"extension":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"image":{"anyOf":[{"$dep":0},{"type":"null"}]},"isTranscribable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVideoNote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVoiceNote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mediaUrl":{"anyOf":[{"$dep":1},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"progress":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlDownload":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlPreview":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlShow":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerAttrs":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [CommitResponseFilesValueImage, CommitResponseFilesValueMediaUrl,
+    CommitResponseFilesValueViewerAttrs]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitResponseFilesValueImage {
     /// Wire name "height": integer, optional.
@@ -405,8 +430,14 @@ impl ::bitrix24_runtime::loose::Loose for CommitResponseFilesValueImage {
 
 ::bitrix24_runtime::loose_deserialize!(CommitResponseFilesValueImage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommitResponseFilesValueImage,
+    r#"{"type":"object","properties":{"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitResponseFilesValueMediaUrl {
     /// Wire name "preview": object, optional.
@@ -430,11 +461,17 @@ impl ::bitrix24_runtime::loose::Loose for CommitResponseFilesValueMediaUrl {
 
 ::bitrix24_runtime::loose_deserialize!(CommitResponseFilesValueMediaUrl);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommitResponseFilesValueMediaUrl,
+    r#"{"type":"object","properties":{"preview":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `im.viewer_attrs`, defined once in `types`.
 pub type CommitResponseFilesValueViewerAttrs = super::super::super::types::im::ViewerAttrs;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitResponseFileModelsValue {
     /// Wire name "code": string, optional.
@@ -574,8 +611,14 @@ impl ::bitrix24_runtime::loose::Loose for CommitResponseFileModelsValue {
 
 ::bitrix24_runtime::loose_deserialize!(CommitResponseFileModelsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommitResponseFileModelsValue,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"deleteTime":{"anyOf":[{"type":"string"},{"type":"null"}]},"deletedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"deletedType":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"etag":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"globalContentVersion":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"links":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"realObjectId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"typeFile":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"uniqueCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [CommitResponseFileModelsValueLinks]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitResponseFileModelsValueLinks {
     /// Wire name "download": string, optional.
@@ -612,6 +655,13 @@ impl ::bitrix24_runtime::loose::Loose for CommitResponseFileModelsValueLinks {
 
 ::bitrix24_runtime::loose_deserialize!(CommitResponseFileModelsValueLinks);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CommitResponseFileModelsValueLinks,
+    r#"{"type":"object","properties":{"download":{"anyOf":[{"type":"string"},{"type":"null"}]},"preview":{"anyOf":[{"type":"string"},{"type":"null"}]},"showInGrid":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CommitRequest {
     const NAME: &'static str = "im.disk.file.commit";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -646,7 +696,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -702,6 +751,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"FILE_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID","FILE_ID"],"additionalProperties":true,"description":"Parameters of `im.disk.file.delete`."}"#,
+    []
+);
+
 /// The `result` of `im.disk.file.delete`.
 pub type DeleteResponse = bool;
 
@@ -733,7 +789,6 @@ pub async fn save(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-file-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveRequest {
     /// Wire name "FILE_ID": integer, required.
@@ -779,9 +834,15 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SaveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaveRequest,
+    r#"{"type":"object","properties":{"FILE_ID":{"type":"integer","format":"int64"}},"required":["FILE_ID"],"additionalProperties":true,"description":"Parameters of `im.disk.file.save`."}"#,
+    []
+);
+
 /// The `result` of `im.disk.file.save`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveResponse {
     /// Wire name "file": object, optional.
@@ -809,8 +870,14 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SaveResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaveResponse,
+    r#"{"type":"object","properties":{"file":{"anyOf":[{"$dep":0},{"type":"null"}]},"folder":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.disk.file.save`."}"#,
+    [SaveResponseFile, SaveResponseFolder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveResponseFile {
     /// Wire name "id": integer, optional.
@@ -838,8 +905,14 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponseFile {
 
 ::bitrix24_runtime::loose_deserialize!(SaveResponseFile);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaveResponseFile,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveResponseFolder {
     /// Wire name "id": integer, optional.
@@ -866,6 +939,13 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponseFolder {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SaveResponseFolder);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaveResponseFolder,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SaveRequest {
     const NAME: &'static str = "im.disk.file.save";

@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/files/im-disk-folder-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -84,9 +83,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"DIALOG_ID":{"$dep":0}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.disk.folder.get`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.disk.folder.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ID": integer, optional.
@@ -109,6 +114,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.disk.folder.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.disk.folder.get";

@@ -24,7 +24,6 @@ pub async fn search(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-history-search.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
     /// Wire name "CONVERT_TEXT": string, optional.
@@ -195,9 +194,15 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchRequest,
+    r#"{"type":"object","properties":{"CONVERT_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP_TAG":{"anyOf":[{"type":"string"},{"type":"null"}]},"LAST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SEARCH_AUTHORS":true,"SEARCH_DATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEARCH_DATE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEARCH_DATE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEARCH_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEARCH_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEARCH_TYPES":true},"additionalProperties":true,"description":"Parameters of `im.notify.history.search`."}"#,
+    []
+);
+
 /// The `result` of `im.notify.history.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchResponse {
     /// Wire name "chat_id": integer, optional.
@@ -239,6 +244,13 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SearchResponse,
+    r#"{"type":"object","properties":{"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifications":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"total_results":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.notify.history.search`."}"#,
+    [SearchResponseNotificationsItem, SearchResponseUsersItem]
+);
 
 /// The type `im.notification`, defined once in `types`.
 pub type SearchResponseNotificationsItem = super::super::super::types::im::Notification;

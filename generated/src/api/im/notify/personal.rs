@@ -24,7 +24,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-personal-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ATTACH": any JSON, optional.
@@ -145,6 +144,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ATTACH":true,"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"MESSAGE":{"type":"string"},"MESSAGE_OUT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SUB_TAG":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAG":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"}},"required":["MESSAGE","USER_ID"],"additionalProperties":true,"description":"Parameters of `im.notify.personal.add`."}"#,
+    []
+);
 
 /// The `result` of `im.notify.personal.add`.
 pub type AddResponse = i64;

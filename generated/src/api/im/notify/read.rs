@@ -23,7 +23,6 @@ pub async fn all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -61,9 +60,15 @@ impl ::bitrix24_runtime::loose::Loose for AllRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AllRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AllRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `im.notify.read.all`."}"#,
+    []
+);
+
 /// The `result` of `im.notify.read.all`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AllResponse {
     /// Wire name "newCounter": integer, optional.
@@ -95,6 +100,13 @@ impl ::bitrix24_runtime::loose::Loose for AllResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AllResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AllResponse,
+    r#"{"type":"object","properties":{"newCounter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.notify.read.all`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AllRequest {
     const NAME: &'static str = "im.notify.read.all";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -122,7 +134,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify-read-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "ACTION": string, optional.
@@ -179,6 +190,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"ACTION":{"anyOf":[{"$dep":0},{"type":"null"}]},"IDS":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["IDS"],"additionalProperties":true,"description":"Parameters of `im.notify.read.list`."}"#,
+    [ListRequestAction]
+);
 
 pub type ListRequestAction = ::bitrix24_runtime::YesNo;
 

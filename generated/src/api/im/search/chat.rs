@@ -26,7 +26,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-chat-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FIND": string, optional.
@@ -118,11 +117,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"FIND":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIND_LINES":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `im.search.chat.list`."}"#,
+    []
+);
+
 /// The `result` of `im.search.chat.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "avatar": string, optional.
@@ -352,6 +357,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"background_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date_create":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"disk_folder_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entity_data_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_link":{"anyOf":[{"$dep":0},{"type":"null"}]},"entity_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"is_new":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"last_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"last_message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"marked_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_count":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"mute_list":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parent_message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":1},{"type":"null"}]},"public":{"anyOf":[{"$dep":2},{"type":"null"}]},"restrictions":{"anyOf":[{"$dep":3},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"text_field_enabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"unread_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user_counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemEntityLink, ListResponseItemPermissions, ListResponseItemPublic,
+    ListResponseItemRestrictions]
+);
+
 /// The type `im.entity_link`, defined once in `types`.
 pub type ListResponseItemEntityLink = super::super::super::types::im::EntityLink;
 
@@ -359,7 +372,6 @@ pub type ListResponseItemEntityLink = super::super::super::types::im::EntityLink
 pub type ListResponseItemPermissions = super::super::super::types::im::Permissions;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemPublic {
     /// Wire name "code": string, optional.
@@ -386,6 +398,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPublic {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemPublic);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemPublic,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"link":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `im.restrictions`, defined once in `types`.
 pub type ListResponseItemRestrictions = super::super::super::types::im::Restrictions;

@@ -26,7 +26,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-department-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "FIND": string, required.
@@ -123,13 +122,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"FIND":{"type":"string"},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["FIND"],"additionalProperties":true,"description":"Parameters of `im.search.department.list`."}"#,
+    [ListRequestUserData]
+);
+
 pub type ListRequestUserData = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.search.department.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "full_name": string, optional.
@@ -176,6 +181,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"full_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"manager_user_data":{"anyOf":[{"$dep":0},{"type":"null"}]},"manager_user_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemManagerUserData]
+);
 
 /// The type `im.user`, defined once in `types`.
 pub type ListResponseItemManagerUserData = super::super::super::types::im::User;

@@ -26,7 +26,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -72,6 +71,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.search.last.add`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.search.last.add`.
 pub type AddResponse = bool;
 
@@ -103,7 +109,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -149,6 +154,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0}},"required":["DIALOG_ID"],"additionalProperties":true,"description":"Parameters of `im.search.last.delete`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.search.last.delete`.
 pub type DeleteResponse = bool;
 
@@ -178,7 +190,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-last-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "SKIP_CHAT": string, optional.
@@ -254,6 +265,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"SKIP_CHAT":{"anyOf":[{"$dep":0},{"type":"null"}]},"SKIP_DIALOG":{"anyOf":[{"$dep":1},{"type":"null"}]},"SKIP_OPENLINES":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.search.last.get`."}"#,
+    [GetRequestSkipChat, GetRequestSkipDialog, GetRequestSkipOpenlines]
+);
+
 pub type GetRequestSkipChat = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestSkipDialog = ::bitrix24_runtime::YesNo;
@@ -264,7 +282,6 @@ pub type GetRequestSkipOpenlines = ::bitrix24_runtime::YesNo;
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "avatar": object, optional.
@@ -316,8 +333,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"$dep":0},{"type":"null"}]},"chat":{"anyOf":[{"$dep":1},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"user":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemAvatar, GetResponseItemChat, GetResponseItemUser]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemAvatar {
     /// Wire name "color": string, optional.
@@ -345,8 +368,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemAvatar);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemAvatar,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"url":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemChat {
     /// Wire name "avatar": string, optional.
@@ -461,6 +490,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemChat,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_create":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_data_3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"entity_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"mute_list":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `im.user`, defined once in `types`.
 pub type GetResponseItemUser = super::super::super::types::im::User;

@@ -26,7 +26,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/search/im-search-user-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "BUSINESS": string, optional.
@@ -123,13 +122,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"BUSINESS":{"anyOf":[{"$dep":0},{"type":"null"}]},"FIND":{"type":"string"},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OFFSET":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["FIND"],"additionalProperties":true,"description":"Parameters of `im.search.user.list`."}"#,
+    [ListRequestBusiness]
+);
+
 pub type ListRequestBusiness = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.search.user.list`.
 pub type ListResponse = ::std::collections::BTreeMap<String, ListResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseValue {
     /// Wire name "absent": string, optional.
@@ -280,6 +285,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseValue,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"external_auth_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"first_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"idle":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_activity_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobile_last_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phones":{"anyOf":[{"$dep":0},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseValuePhones]
+);
 
 /// The type `im.phones`, defined once in `types`.
 pub type ListResponseValuePhones = super::super::super::types::im::Phones;

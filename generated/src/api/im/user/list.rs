@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-list-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "AVATAR_HR": string, optional.
@@ -94,6 +93,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"AVATAR_HR":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"type":"array","items":{"type":"integer","format":"int64"}},"RESULT_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `im.user.list.get`."}"#,
+    []
+);
 
 /// The `result` of `im.user.list.get`.
 pub type GetResponse = Vec<GetResponseItem>;

@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/events/event-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "limit": integer, optional.
@@ -80,9 +79,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.v2.Event.get`."}"#,
+    []
+);
+
 /// The `result` of `im.v2.Event.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "events": array of object, optional.
@@ -119,8 +124,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"events":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"hasMore":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"nextOffset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.v2.Event.get`."}"#,
+    [GetResponseEventsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseEventsItem {
     /// Wire name "date": string, optional.
@@ -157,6 +168,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEventsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseEventsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseEventsItem,
+    r#"{"type":"object","properties":{"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"eventId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.v2.Event.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -182,7 +200,6 @@ pub async fn subscribe(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/events/event-subscribe.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SubscribeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -220,6 +237,13 @@ impl ::bitrix24_runtime::loose::Loose for SubscribeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SubscribeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SubscribeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `im.v2.Event.subscribe`."}"#,
+    []
+);
+
 /// The `result` of `im.v2.Event.subscribe`.
 pub type SubscribeResponse = bool;
 
@@ -248,7 +272,6 @@ pub async fn unsubscribe(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/events/event-unsubscribe.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnsubscribeRequest {
     /// Keys not declared in the spec, kept as received.
@@ -285,6 +308,13 @@ impl ::bitrix24_runtime::loose::Loose for UnsubscribeRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnsubscribeRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnsubscribeRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `im.v2.Event.unsubscribe`."}"#,
+    []
+);
 
 /// The `result` of `im.v2.Event.unsubscribe`.
 pub type UnsubscribeResponse = bool;

@@ -25,7 +25,6 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -84,9 +83,15 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadRequest,
+    r#"{"type":"object","properties":{"dialogId":{"$dep":0},"fileId":{"type":"integer","format":"int64"}},"required":["dialogId","fileId"],"additionalProperties":true,"description":"Parameters of `im.v2.File.download`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.v2.File.download`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadResponse {
     /// Wire name "downloadUrl": string, optional.
@@ -109,6 +114,13 @@ impl ::bitrix24_runtime::loose::Loose for DownloadResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DownloadResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadResponse,
+    r#"{"type":"object","properties":{"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.v2.File.download`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for DownloadRequest {
     const NAME: &'static str = "im.v2.File.download";
@@ -138,7 +150,6 @@ pub async fn upload(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/im.v2/files/file-upload.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequest {
     /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
@@ -196,8 +207,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadRequest,
+    r#"{"type":"object","properties":{"dialogId":{"$dep":0},"fields":{"$dep":1}},"required":["dialogId","fields"],"additionalProperties":true,"description":"Parameters of `im.v2.File.upload`."}"#,
+    [::bitrix24_runtime::DialogId, UploadRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequestFields {
     /// Wire name "content": string, required.
@@ -262,9 +279,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UploadRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadRequestFields,
+    r#"{"type":"object","properties":{"content":{"type":"string"},"message":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"type":"string"}},"required":["content","name"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `im.v2.File.upload`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponse {
     /// Wire name "chatId": integer, optional.
@@ -306,8 +329,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponse,
+    r#"{"type":"object","properties":{"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"file":{"anyOf":[{"$dep":0},{"type":"null"}]},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `im.v2.File.upload`."}"#,
+    [UploadResponseFile]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponseFile {
     /// Wire name "authorId": integer, optional.
@@ -453,8 +482,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseFile {
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponseFile);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponseFile,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"authorName":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"extension":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"image":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isTranscribable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVideoNote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isVoiceNote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mediaUrl":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"progress":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlDownload":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlPreview":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlShow":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerAttrs":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UploadResponseFileMediaUrl, UploadResponseFileViewerAttrs]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponseFileMediaUrl {
     /// Wire name "preview": object, optional.
@@ -478,8 +513,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseFileMediaUrl {
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponseFileMediaUrl);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponseFileMediaUrl,
+    r#"{"type":"object","properties":{"preview":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponseFileViewerAttrs {
     /// Wire name "actions": string, optional.
@@ -558,6 +599,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseFileViewerAttrs {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponseFileViewerAttrs);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponseFileViewerAttrs,
+    r#"{"type":"object","properties":{"actions":{"anyOf":[{"type":"string"},{"type":"null"}]},"imChatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"objectId":{"anyOf":[{"type":"string"},{"type":"null"}]},"src":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"unifiedLink":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewer":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerGroupBy":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerType":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UploadRequest {
     const NAME: &'static str = "im.v2.File.upload";

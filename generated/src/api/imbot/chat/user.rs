@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -122,6 +121,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"HIDE_HISTORY":{"anyOf":[{"$dep":0},{"type":"null"}]},"USERS":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["CHAT_ID","USERS"],"additionalProperties":true,"description":"Parameters of `imbot.chat.user.add`."}"#,
+    [AddRequestHideHistory]
+);
+
 pub type AddRequestHideHistory = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imbot.chat.user.add`.
@@ -162,7 +168,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -240,6 +245,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID","USER_ID"],"additionalProperties":true,"description":"Parameters of `imbot.chat.user.delete`."}"#,
+    []
+);
+
 /// The `result` of `imbot.chat.user.delete`.
 pub type DeleteResponse = bool;
 
@@ -279,7 +291,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-user-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "BOT_ID": integer, optional.
@@ -349,6 +360,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"BOT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imbot.chat.user.list`."}"#,
+    []
+);
 
 /// The `result` of `imbot.chat.user.list`.
 pub type ListResponse = Vec<i64>;

@@ -28,7 +28,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "botId": integer, optional.
@@ -98,9 +97,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"botId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `imbot.v2.Bot.get`."}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Bot.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "bot": object, optional.
@@ -127,6 +132,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"bot":{"anyOf":[{"$dep":0},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Bot.get`."}"#,
+    [GetResponseBot, GetResponseUsersItem]
+);
 
 /// The type `imbot.bot`, defined once in `types`.
 pub type GetResponseBot = super::super::super::types::imbot::Bot;
@@ -166,7 +178,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "botToken": string, optional.
@@ -246,9 +257,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `imbot.v2.Bot.list`."}"#,
+    [::bitrix24_runtime::Filter]
+);
+
 /// The `result` of `imbot.v2.Bot.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "bots": array of object, optional.
@@ -285,6 +302,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"bots":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"hasNextPage":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Bot.list`."}"#,
+    [ListResponseBotsItem, ListResponseUsersItem]
+);
+
 /// The type `imbot.bot`, defined once in `types`.
 pub type ListResponseBotsItem = super::super::super::types::imbot::Bot;
 
@@ -319,7 +343,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "fields": object, required.
@@ -364,8 +387,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Bot.register`."}"#,
+    [RegisterRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFields {
     /// Wire name "backgroundId": string, optional.
@@ -529,10 +558,16 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestFields,
+    r#"{"type":"object","properties":{"backgroundId":{"anyOf":[{"type":"string"},{"type":"null"}]},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"type":"string"},"eventMode":{"anyOf":[{"$dep":0},{"type":"null"}]},"isHidden":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReactionsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSupportOpenline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"properties":{"$dep":1},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"webhookUrl":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["code","properties"],"additionalProperties":true}"#,
+    [RegisterRequestFieldsEventMode, RegisterRequestFieldsProperties]
+);
+
 pub type RegisterRequestFieldsEventMode = super::super::super::enums::FetchWebhook;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFieldsProperties {
     /// Wire name "avatar": any JSON, optional.
@@ -636,9 +671,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsProperties {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestFieldsProperties);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestFieldsProperties,
+    r#"{"type":"object","properties":{"avatar":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"type":"string"},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["name"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Bot.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "bot": object, optional.
@@ -665,6 +706,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterResponse,
+    r#"{"type":"object","properties":{"bot":{"anyOf":[{"$dep":0},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Bot.register`."}"#,
+    [RegisterResponseBot, RegisterResponseUsersItem]
+);
 
 /// The type `imbot.bot`, defined once in `types`.
 pub type RegisterResponseBot = super::super::super::types::imbot::Bot;
@@ -713,7 +761,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "botId": integer, required.
@@ -773,9 +820,15 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["botId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Bot.unregister`."}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Bot.unregister`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterResponse {
     /// Wire name "result": boolean, optional.
@@ -798,6 +851,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Bot.unregister`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imbot.v2.Bot.unregister";
@@ -833,7 +893,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/bots/bot-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "botId": integer, required.
@@ -899,8 +958,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"$dep":0}},"required":["botId","fields"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Bot.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "backgroundId": string, optional.
@@ -1035,8 +1100,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"backgroundId":{"anyOf":[{"type":"string"},{"type":"null"}]},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"eventMode":{"anyOf":[{"type":"string"},{"type":"null"}]},"isHidden":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReactionsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isSupportOpenline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"properties":{"anyOf":[{"$dep":0},{"type":"null"}]},"webhookUrl":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsProperties]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsProperties {
     /// Wire name "avatar": any JSON, optional.
@@ -1137,9 +1208,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsProperties);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsProperties,
+    r#"{"type":"object","properties":{"avatar":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Bot.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "bot": object, optional.
@@ -1166,6 +1243,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"bot":{"anyOf":[{"$dep":0},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Bot.update`."}"#,
+    [UpdateResponseBot, UpdateResponseUsersItem]
+);
 
 /// The type `imbot.bot`, defined once in `types`.
 pub type UpdateResponseBot = super::super::super::types::imbot::Bot;

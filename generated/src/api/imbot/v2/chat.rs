@@ -43,7 +43,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "botId": integer, required.
@@ -114,8 +113,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["botId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "avatar": any JSON, optional.
@@ -236,9 +241,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"avatar":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"message":{"anyOf":[{"type":"string"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userIds":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Chat.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "chat": object, optional.
@@ -266,8 +277,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.add`."}"#,
+    [AddResponseChat, AddResponseUsersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseChat {
     /// Wire name "avatar": string, optional.
@@ -509,6 +526,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseChat {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseChat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseChat,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"backgroundId":{"anyOf":[{"type":"string"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"containsCollaber":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"diskFolderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityData1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityData2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityData3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityLink":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isNew":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastMessageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastMessageViews":{"anyOf":[{"type":"string"},{"type":"null"}]},"managerList":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"markedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"messageCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messageType":{"anyOf":[{"type":"string"},{"type":"null"}]},"muteList":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentChatId":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentMessageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"permissions":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"public":{"anyOf":[{"type":"string"},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"textFieldEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"unreadId":{"anyOf":[{"type":"string"},{"type":"null"}]},"userCounter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `imbot.user_3`, defined once in `types`.
 pub type AddResponseUsersItem = super::super::super::types::imbot::User3;
 
@@ -545,7 +569,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "botId": integer, required.
@@ -615,9 +638,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0}},"required":["botId","dialogId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.get`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.v2.Chat.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "chat": object, optional.
@@ -641,8 +670,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"chat":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.get`."}"#,
+    [GetResponseChat]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseChat {
     /// Wire name "avatar": string, optional.
@@ -884,6 +919,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseChat {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseChat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseChat,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"backgroundId":{"anyOf":[{"type":"string"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"containsCollaber":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"diskFolderId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityData1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityData2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityData3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityLink":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isNew":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastMessageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastMessageViews":{"anyOf":[{"type":"string"},{"type":"null"}]},"managerList":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"markedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"messageCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messageType":{"anyOf":[{"type":"string"},{"type":"null"}]},"muteList":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentChatId":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentMessageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"permissions":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"public":{"anyOf":[{"type":"string"},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]},"textFieldEnabled":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"unreadId":{"anyOf":[{"type":"string"},{"type":"null"}]},"userCounter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Chat.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -918,7 +960,6 @@ pub async fn leave(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-leave.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LeaveRequest {
     /// Wire name "botId": integer, required.
@@ -988,9 +1029,15 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
 
 ::bitrix24_runtime::loose_deserialize!(LeaveRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LeaveRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0}},"required":["botId","dialogId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.leave`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.v2.Chat.leave`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LeaveResponse {
     /// Wire name "result": boolean, optional.
@@ -1013,6 +1060,13 @@ impl ::bitrix24_runtime::loose::Loose for LeaveResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(LeaveResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    LeaveResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.leave`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for LeaveRequest {
     const NAME: &'static str = "imbot.v2.Chat.leave";
@@ -1048,7 +1102,6 @@ pub async fn set_owner(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-set-owner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetOwnerRequest {
     /// Wire name "botId": integer, required.
@@ -1126,9 +1179,15 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetOwnerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetOwnerRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"userId":{"type":"integer","format":"int64"}},"required":["botId","dialogId","userId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.setOwner`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.v2.Chat.setOwner`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetOwnerResponse {
     /// Wire name "result": boolean, optional.
@@ -1151,6 +1210,13 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetOwnerResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetOwnerResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.setOwner`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SetOwnerRequest {
     const NAME: &'static str = "imbot.v2.Chat.setOwner";
@@ -1186,7 +1252,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "botId": integer, required.
@@ -1263,8 +1328,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"fields":{"$dep":1}},"required":["botId","dialogId","fields"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.update`."}"#,
+    [::bitrix24_runtime::DialogId, UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "avatar": any JSON, optional.
@@ -1344,9 +1415,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"avatar":true,"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Chat.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "result": boolean, optional.
@@ -1369,6 +1446,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.update`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Chat.update";

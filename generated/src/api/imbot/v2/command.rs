@@ -28,7 +28,6 @@ pub async fn answer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequest {
     /// Wire name "botId": integer, required.
@@ -128,8 +127,14 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"commandId":{"type":"integer","format":"int64"},"dialogId":{"$dep":0},"fields":{"anyOf":[{"$dep":1},{"type":"null"}]},"messageId":{"type":"integer","format":"int64"}},"required":["botId","commandId","dialogId","messageId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Command.answer`."}"#,
+    [::bitrix24_runtime::DialogId, AnswerRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequestFields {
     /// Wire name "attach": any JSON, optional.
@@ -220,9 +225,15 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerRequestFields,
+    r#"{"type":"object","properties":{"attach":true,"keyboard":true,"message":{"anyOf":[{"type":"string"},{"type":"null"}]},"system":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"urlPreview":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Command.answer`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerResponse {
     /// Wire name "result": boolean, optional.
@@ -245,6 +256,13 @@ impl ::bitrix24_runtime::loose::Loose for AnswerResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AnswerResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AnswerResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Command.answer`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AnswerRequest {
     const NAME: &'static str = "imbot.v2.Command.answer";
@@ -280,7 +298,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "botId": integer, required.
@@ -340,9 +357,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["botId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Command.list`."}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Command.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "commands": array of object, optional.
@@ -366,8 +389,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"commands":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Command.list`."}"#,
+    [ListResponseCommandsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCommandsItem {
     /// Wire name "botId": integer, optional.
@@ -453,6 +482,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCommandsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseCommandsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseCommandsItem,
+    r#"{"type":"object","properties":{"botId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"category":{"anyOf":[{"type":"string"},{"type":"null"}]},"command":{"anyOf":[{"type":"string"},{"type":"null"}]},"common":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"context":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranetSupport":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"hidden":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"params":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.v2.Command.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -486,7 +522,6 @@ pub async fn register(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
     /// Wire name "botId": integer, required.
@@ -555,8 +590,14 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"$dep":0}},"required":["botId","fields"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Command.register`."}"#,
+    [RegisterRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestFields {
     /// Wire name "command": string, required.
@@ -668,9 +709,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterRequestFields,
+    r#"{"type":"object","properties":{"command":{"type":"string"},"common":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extranetSupport":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"hidden":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"params":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"title":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]}},"required":["command"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Command.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponse {
     /// Wire name "command": object, optional.
@@ -693,6 +740,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RegisterResponse,
+    r#"{"type":"object","properties":{"command":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Command.register`."}"#,
+    [RegisterResponseCommand]
+);
 
 /// The type `imbot.command`, defined once in `types`.
 pub type RegisterResponseCommand = super::super::super::types::imbot::Command;
@@ -734,7 +788,6 @@ pub async fn unregister(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterRequest {
     /// Wire name "botId": integer, required.
@@ -801,9 +854,15 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"commandId":{"type":"integer","format":"int64"}},"required":["botId","commandId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Command.unregister`."}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Command.unregister`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnregisterResponse {
     /// Wire name "result": boolean, optional.
@@ -826,6 +885,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnregisterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnregisterResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Command.unregister`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imbot.v2.Command.unregister";
@@ -861,7 +927,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/commands/command-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "botId": integer, required.
@@ -938,8 +1003,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"commandId":{"type":"integer","format":"int64"},"fields":{"$dep":0}},"required":["botId","commandId","fields"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Command.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "command": string, optional.
@@ -1045,9 +1116,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"command":{"anyOf":[{"type":"string"},{"type":"null"}]},"common":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extranetSupport":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"hidden":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"params":true,"title":{"anyOf":[{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"null"}]}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Command.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "command": object, optional.
@@ -1070,6 +1147,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"command":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Command.update`."}"#,
+    [UpdateResponseCommand]
+);
 
 /// The type `imbot.command`, defined once in `types`.
 pub type UpdateResponseCommand = super::super::super::types::imbot::Command;

@@ -25,7 +25,6 @@ pub async fn download(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "botId": integer, required.
@@ -92,9 +91,15 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileId":{"type":"integer","format":"int64"}},"required":["botId","fileId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.File.download`."}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.File.download`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadResponse {
     /// Wire name "downloadUrl": string, optional.
@@ -117,6 +122,13 @@ impl ::bitrix24_runtime::loose::Loose for DownloadResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DownloadResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DownloadResponse,
+    r#"{"type":"object","properties":{"downloadUrl":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.File.download`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for DownloadRequest {
     const NAME: &'static str = "imbot.v2.File.download";
@@ -153,7 +165,6 @@ pub async fn upload(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/files/file-upload.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequest {
     /// Wire name "botId": integer, required.
@@ -230,8 +241,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"fields":{"$dep":1}},"required":["botId","dialogId","fields"],"additionalProperties":true,"description":"Parameters of `imbot.v2.File.upload`."}"#,
+    [::bitrix24_runtime::DialogId, UploadRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequestFields {
     /// Wire name "content": string, required.
@@ -296,9 +313,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UploadRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadRequestFields,
+    r#"{"type":"object","properties":{"content":{"type":"string"},"message":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"type":"string"}},"required":["content","name"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.File.upload`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponse {
     /// Wire name "chatId": integer, optional.
@@ -340,8 +363,14 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponse,
+    r#"{"type":"object","properties":{"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"file":{"anyOf":[{"$dep":0},{"type":"null"}]},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.File.upload`."}"#,
+    [UploadResponseFile]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadResponseFile {
     /// Wire name "chatId": integer, optional.
@@ -387,6 +416,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseFile {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponseFile);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UploadResponseFile,
+    r#"{"type":"object","properties":{"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"extension":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UploadRequest {
     const NAME: &'static str = "imbot.v2.File.upload";

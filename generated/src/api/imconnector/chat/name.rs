@@ -24,7 +24,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-chat-name-set.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "CHAT_ID": string, optional.
@@ -114,9 +113,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONNECTOR":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `imconnector.chat.name.set`."}"#,
+    []
+);
+
 /// The `result` of `imconnector.chat.name.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "DATA": object, optional.
@@ -144,8 +149,14 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponse,
+    r#"{"type":"object","properties":{"DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"SUCCESS":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.chat.name.set`."}"#,
+    [SetResponseData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponseData {
     /// Wire name "RESULT": array of any JSON, optional.
@@ -168,6 +179,13 @@ impl ::bitrix24_runtime::loose::Loose for SetResponseData {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponseData);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponseData,
+    r#"{"type":"object","properties":{"RESULT":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "imconnector.chat.name.set";

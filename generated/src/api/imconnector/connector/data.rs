@@ -24,7 +24,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-connector-data-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -91,8 +90,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"DATA":{"$dep":0},"LINE":{"type":"integer","format":"int64"}},"required":["CONNECTOR","DATA","LINE"],"additionalProperties":true,"description":"Parameters of `imconnector.connector.data.set`."}"#,
+    [SetRequestData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestData {
     /// Wire name "ID": string, optional.
@@ -171,6 +176,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestData {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestData);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestData,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"URL_IM":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `imconnector.connector.data.set`.
 pub type SetResponse = bool;

@@ -25,7 +25,6 @@ pub async fn delivery(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-status-delivery.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -92,8 +91,14 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeliveryRequest,
+    r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"LINE":{"type":"integer","format":"int64"},"MESSAGES":{"type":"array","items":{"$dep":0}}},"required":["CONNECTOR","LINE","MESSAGES"],"additionalProperties":true,"description":"Parameters of `imconnector.send.status.delivery`."}"#,
+    [DeliveryRequestMessagesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -166,8 +171,15 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeliveryRequestMessagesItem,
+    r#"{"type":"object","properties":{"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"im":{"anyOf":[{"$dep":1},{"type":"null"}]},"message":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [DeliveryRequestMessagesItemChat, DeliveryRequestMessagesItemIm,
+    DeliveryRequestMessagesItemMessage]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequestMessagesItemChat {
     /// Wire name "id": string, optional.
@@ -214,8 +226,14 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemChat {
 
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItemChat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeliveryRequestMessagesItemChat,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequestMessagesItemIm {
     /// Wire name "chat_id": integer, optional.
@@ -275,8 +293,14 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemIm {
 
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItemIm);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeliveryRequestMessagesItemIm,
+    r#"{"type":"object","properties":{"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryRequestMessagesItemMessage {
     /// Wire name "date": integer, optional.
@@ -332,9 +356,15 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
 
 ::bitrix24_runtime::loose_deserialize!(DeliveryRequestMessagesItemMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeliveryRequestMessagesItemMessage,
+    r#"{"type":"object","properties":{"date":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imconnector.send.status.delivery`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryResponse {
     /// Wire name "DATA": array of any JSON, optional.
@@ -361,6 +391,13 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeliveryResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeliveryResponse,
+    r#"{"type":"object","properties":{"DATA":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"SUCCESS":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.send.status.delivery`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for DeliveryRequest {
     const NAME: &'static str = "imconnector.send.status.delivery";
@@ -394,7 +431,6 @@ pub async fn reading(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-send-status-reading.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequest {
     /// Wire name "CONNECTOR": string, required.
@@ -461,8 +497,14 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ReadingRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadingRequest,
+    r#"{"type":"object","properties":{"CONNECTOR":{"type":"string"},"LINE":{"type":"integer","format":"int64"},"MESSAGES":{"type":"array","items":{"$dep":0}}},"required":["CONNECTOR","LINE","MESSAGES"],"additionalProperties":true,"description":"Parameters of `imconnector.send.status.reading`."}"#,
+    [ReadingRequestMessagesItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItem {
     /// Wire name "chat": object, optional.
@@ -535,8 +577,15 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadingRequestMessagesItem,
+    r#"{"type":"object","properties":{"chat":{"anyOf":[{"$dep":0},{"type":"null"}]},"im":{"anyOf":[{"$dep":1},{"type":"null"}]},"message":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ReadingRequestMessagesItemChat, ReadingRequestMessagesItemIm,
+    ReadingRequestMessagesItemMessage]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItemChat {
     /// Wire name "id": string, optional.
@@ -583,8 +632,14 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemChat {
 
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItemChat);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadingRequestMessagesItemChat,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItemIm {
     /// Wire name "chat_id": integer, optional.
@@ -644,8 +699,14 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemIm {
 
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItemIm);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadingRequestMessagesItemIm,
+    r#"{"type":"object","properties":{"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"message_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItemMessage {
     /// Wire name "id": array of string, optional.
@@ -692,9 +753,15 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemMessage {
 
 ::bitrix24_runtime::loose_deserialize!(ReadingRequestMessagesItemMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadingRequestMessagesItemMessage,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imconnector.send.status.reading`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingResponse {
     /// Wire name "DATA": array of any JSON, optional.
@@ -721,6 +788,13 @@ impl ::bitrix24_runtime::loose::Loose for ReadingResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ReadingResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadingResponse,
+    r#"{"type":"object","properties":{"DATA":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"SUCCESS":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imconnector.send.status.reading`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ReadingRequest {
     const NAME: &'static str = "imconnector.send.status.reading";

@@ -29,7 +29,6 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -89,6 +88,13 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FinishRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FinishRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.bot.session.finish`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.bot.session.finish`.
 pub type FinishResponse = bool;
 
@@ -124,7 +130,6 @@ pub async fn operator(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-operator.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct OperatorRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -170,6 +175,13 @@ impl ::bitrix24_runtime::loose::Loose for OperatorRequest {
 
 ::bitrix24_runtime::loose_deserialize!(OperatorRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    OperatorRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.bot.session.operator`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.bot.session.operator`.
 pub type OperatorResponse = bool;
 
@@ -205,7 +217,6 @@ pub async fn transfer(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-transfer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TransferRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -311,6 +322,13 @@ impl ::bitrix24_runtime::loose::Loose for TransferRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TransferRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TransferRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"CLIENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"QUEUE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TRANSFER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.bot.session.transfer`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.bot.session.transfer`.
 pub type TransferResponse = bool;

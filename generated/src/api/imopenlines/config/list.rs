@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-list-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "OPTIONS": object, optional.
@@ -84,8 +83,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"OPTIONS":{"anyOf":[{"$dep":0},{"type":"null"}]},"PARAMS":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `imopenlines.config.list.get`."}"#,
+    [GetRequestOptions, GetRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestOptions {
     /// Wire name "CHECK_PERMISSION": string, optional.
@@ -162,12 +167,18 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestOptions {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestOptions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestOptions,
+    r#"{"type":"object","properties":{"CHECK_PERMISSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIG_QUEUE":{"anyOf":[{"$dep":0},{"type":"null"}]},"QUEUE":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestOptionsConfigQueue, GetRequestOptionsQueue]
+);
+
 pub type GetRequestOptionsConfigQueue = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestOptionsQueue = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParams {
     /// Wire name "filter": object, optional.
@@ -257,8 +268,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestParams,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestParamsFilter, GetRequestParamsOrder]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParamsFilter {
     /// Wire name "ACTIVE": string, optional.
@@ -305,8 +322,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestParamsFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestParamsFilter,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParamsOrder {
     /// Wire name "ID": string, optional.
@@ -353,11 +376,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestParamsOrder);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestParamsOrder,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imopenlines.config.list.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -1035,6 +1064,26 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"AGREEMENT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AGREEMENT_MESSAGE":{"anyOf":[{"$dep":1},{"type":"null"}]},"AUTO_CLOSE_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_CLOSE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"AUTO_EXPIRE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"CATEGORY_ENABLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"CATEGORY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHECK_AVAILABLE":{"anyOf":[{"$dep":3},{"type":"null"}]},"CLOSE_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSE_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSE_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLOSE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIG_QUEUE":{"anyOf":[{"type":"array","items":{"$dep":4}},{"type":"null"}]},"CONFIRM_CLOSE":{"anyOf":[{"$dep":5},{"type":"null"}]},"CRM":{"anyOf":[{"$dep":6},{"type":"null"}]},"CRM_CHAT_TRACKER":{"anyOf":[{"$dep":7},{"type":"null"}]},"CRM_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE_SECOND":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_CREATE_THIRD":{"anyOf":[{"$dep":8},{"type":"null"}]},"CRM_FORWARD":{"anyOf":[{"$dep":9},{"type":"null"}]},"CRM_SOURCE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CRM_TRANSFER_CHANGE":{"anyOf":[{"$dep":10},{"type":"null"}]},"DATE_CREATE":true,"DATE_MODIFY":true,"DEFAULT_OPERATOR_DATA":true,"FULL_CLOSE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IGNORE_WELCOME_FORM_RESPONSIBLE":{"anyOf":[{"$dep":11},{"type":"null"}]},"KPI_CHECK_OPERATOR_ACTIVITY":{"anyOf":[{"$dep":12},{"type":"null"}]},"KPI_FIRST_ANSWER_ALERT":{"anyOf":[{"$dep":13},{"type":"null"}]},"KPI_FIRST_ANSWER_LIST":true,"KPI_FIRST_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FIRST_ANSWER_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FURTHER_ANSWER_ALERT":{"anyOf":[{"$dep":14},{"type":"null"}]},"KPI_FURTHER_ANSWER_LIST":true,"KPI_FURTHER_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"KPI_FURTHER_ANSWER_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANGUAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINE_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_CHAT":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFY_USER_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"NO_ANSWER_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPERATOR_DATA":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUEUE":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"QUEUE_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUEUE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUEUE_USERS_FIELDS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":15}},{"type":"null"}]},"QUICK_ANSWERS_IBLOCK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEND_NOTIFICATION_EMPTY_QUEUE":{"anyOf":[{"$dep":16},{"type":"null"}]},"SEND_WELCOME_EACH_SESSION":{"anyOf":[{"$dep":17},{"type":"null"}]},"SESSION_PRIORITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEMPORARY":{"anyOf":[{"$dep":18},{"type":"null"}]},"TYPE_MAX_CHAT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_WELCOME_FORM":{"anyOf":[{"$dep":19},{"type":"null"}]},"VOTE_BEFORE_FINISH":{"anyOf":[{"$dep":20},{"type":"null"}]},"VOTE_CLOSING_DELAY":{"anyOf":[{"$dep":21},{"type":"null"}]},"VOTE_MESSAGE":{"anyOf":[{"$dep":22},{"type":"null"}]},"VOTE_MESSAGE_1_DISLIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_1_LIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_1_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_DISLIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_LIKE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_MESSAGE_2_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_TIME_LIMIT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WATCH_TYPING":{"anyOf":[{"$dep":23},{"type":"null"}]},"WELCOME_BOT_ENABLE":{"anyOf":[{"$dep":24},{"type":"null"}]},"WELCOME_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_BOT_JOIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_BOT_LEFT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_BOT_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_FORM_DELAY":{"anyOf":[{"$dep":25},{"type":"null"}]},"WELCOME_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WELCOME_MESSAGE":{"anyOf":[{"$dep":26},{"type":"null"}]},"WELCOME_MESSAGE_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF":true,"WORKTIME_DAYOFF_BOT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF_FORM_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF_RULE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_DAYOFF_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_ENABLE":{"anyOf":[{"$dep":27},{"type":"null"}]},"WORKTIME_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_HOLIDAYS":true,"WORKTIME_TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]},"WORKTIME_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"$dep":28},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemActive, GetResponseItemAgreementMessage,
+    GetResponseItemCategoryEnable, GetResponseItemCheckAvailable,
+    GetResponseItemConfigQueueItem, GetResponseItemConfirmClose, GetResponseItemCrm,
+    GetResponseItemCrmChatTracker, GetResponseItemCrmCreateThird,
+    GetResponseItemCrmForward, GetResponseItemCrmTransferChange,
+    GetResponseItemIgnoreWelcomeFormResponsible, GetResponseItemKpiCheckOperatorActivity,
+    GetResponseItemKpiFirstAnswerAlert, GetResponseItemKpiFurtherAnswerAlert,
+    GetResponseItemQueueUsersFieldsValue, GetResponseItemSendNotificationEmptyQueue,
+    GetResponseItemSendWelcomeEachSession, GetResponseItemTemporary,
+    GetResponseItemUseWelcomeForm, GetResponseItemVoteBeforeFinish,
+    GetResponseItemVoteClosingDelay, GetResponseItemVoteMessage,
+    GetResponseItemWatchTyping, GetResponseItemWelcomeBotEnable,
+    GetResponseItemWelcomeFormDelay, GetResponseItemWelcomeMessage,
+    GetResponseItemWorktimeEnable, GetResponseItemXmlId]
+);
+
 pub type GetResponseItemActive = ::bitrix24_runtime::YesNo;
 
 pub type GetResponseItemAgreementMessage = ::bitrix24_runtime::YesNo;
@@ -1044,7 +1093,6 @@ pub type GetResponseItemCategoryEnable = ::bitrix24_runtime::YesNo;
 pub type GetResponseItemCheckAvailable = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemConfigQueueItem {
     /// Wire name "ENTITY_ID": string, optional.
@@ -1075,6 +1123,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemConfigQueueItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemConfigQueueItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemConfigQueueItem,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type GetResponseItemConfirmClose = ::bitrix24_runtime::YesNo;
 

@@ -28,7 +28,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ACTIVE_ONLY": string, optional.
@@ -102,6 +101,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ACTIVE_ONLY":{"anyOf":[{"$dep":0},{"type":"null"}]},"CRM_ENTITY":{"type":"integer","format":"int64"},"CRM_ENTITY_TYPE":{"$dep":1}},"required":["CRM_ENTITY","CRM_ENTITY_TYPE"],"additionalProperties":true,"description":"Parameters of `imopenlines.crm.chat.get`."}"#,
+    [GetRequestActiveOnly, GetRequestCrmEntityType]
+);
+
 pub type GetRequestActiveOnly = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestCrmEntityType = super::super::super::enums::LeadDealCompanyContact;
@@ -110,7 +116,6 @@ pub type GetRequestCrmEntityType = super::super::super::enums::LeadDealCompanyCo
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "CHAT_ID": string, optional.
@@ -147,6 +152,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONNECTOR_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONNECTOR_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.crm.chat.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -175,7 +187,6 @@ pub async fn get_last_id(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-get-last-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetLastIdRequest {
     /// Wire name "CRM_ENTITY": integer, required.
@@ -235,6 +246,13 @@ impl ::bitrix24_runtime::loose::Loose for GetLastIdRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetLastIdRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetLastIdRequest,
+    r#"{"type":"object","properties":{"CRM_ENTITY":{"type":"integer","format":"int64"},"CRM_ENTITY_TYPE":{"$dep":0}},"required":["CRM_ENTITY","CRM_ENTITY_TYPE"],"additionalProperties":true,"description":"Parameters of `imopenlines.crm.chat.getLastId`."}"#,
+    [GetLastIdRequestCrmEntityType]
+);
 
 pub type GetLastIdRequestCrmEntityType = super::super::super::enums::LeadDealCompanyContact;
 

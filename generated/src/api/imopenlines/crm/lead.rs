@@ -24,7 +24,6 @@ pub async fn create(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-crm-lead-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -69,6 +68,13 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CreateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreateRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.crm.lead.create`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.crm.lead.create`.
 pub type CreateResponse = bool;

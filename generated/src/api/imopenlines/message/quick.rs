@@ -24,7 +24,6 @@ pub async fn save(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/messages/imopenlines-message-quick-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SaveRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -79,6 +78,13 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SaveRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SaveRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"MESSAGE_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID","MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.message.quick.save`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.message.quick.save`.
 pub type SaveResponse = bool;

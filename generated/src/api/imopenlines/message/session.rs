@@ -24,7 +24,6 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-message-session-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -79,6 +78,13 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StartRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"MESSAGE_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID","MESSAGE_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.message.session.start`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.message.session.start`.
 pub type StartResponse = bool;

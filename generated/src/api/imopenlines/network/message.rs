@@ -24,7 +24,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-network-message-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ATTACH": object, optional.
@@ -125,8 +124,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ATTACH":{"anyOf":[{"$dep":0},{"type":"null"}]},"CODE":{"type":"string"},"KEYBOARD":{"anyOf":[{"$dep":1},{"type":"null"}]},"MESSAGE":{"type":"string"},"URL_PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_ID":{"type":"integer","format":"int64"}},"required":["CODE","MESSAGE","USER_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.network.message.add`."}"#,
+    [AddRequestAttach, AddRequestKeyboard]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestAttach {
     /// Wire name "BLOCKS": array of object, optional.
@@ -199,8 +204,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestAttach {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestAttach);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestAttach,
+    r#"{"type":"object","properties":{"BLOCKS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"COLOR_TOKEN":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestAttachBlocksItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestAttachBlocksItem {
     /// Wire name "FILE": array of object, optional.
@@ -276,8 +287,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestAttachBlocksItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestAttachBlocksItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestAttachBlocksItem,
+    r#"{"type":"object","properties":{"FILE":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestAttachBlocksItemFileItem, AddRequestAttachBlocksItemImageItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestAttachBlocksItemFileItem {
     /// Wire name "LINK": string, optional.
@@ -347,8 +364,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestAttachBlocksItemFileItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestAttachBlocksItemFileItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestAttachBlocksItemFileItem,
+    r#"{"type":"object","properties":{"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestAttachBlocksItemImageItem {
     /// Wire name "HEIGHT": integer, optional.
@@ -438,8 +461,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestAttachBlocksItemImageItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestAttachBlocksItemImageItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestAttachBlocksItemImageItem,
+    r#"{"type":"object","properties":{"HEIGHT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW":{"anyOf":[{"type":"string"},{"type":"null"}]},"WIDTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestKeyboard {
     /// Wire name "BUTTONS": array of object, optional.
@@ -489,8 +518,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboard {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestKeyboard);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestKeyboard,
+    r#"{"type":"object","properties":{"BUTTONS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestKeyboardButtonsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestKeyboardButtonsItem {
     /// Wire name "BG_COLOR_TOKEN": string, optional.
@@ -569,6 +604,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardButtonsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestKeyboardButtonsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestKeyboardButtonsItem,
+    r#"{"type":"object","properties":{"BG_COLOR_TOKEN":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `imopenlines.network.message.add`.
 pub type AddResponse = bool;

@@ -24,7 +24,6 @@ pub async fn finish(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/operators/imopenlines-operator-another-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FinishRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -69,6 +68,13 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FinishRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FinishRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.operator.another.finish`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.operator.another.finish`.
 pub type FinishResponse = bool;

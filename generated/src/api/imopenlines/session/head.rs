@@ -24,7 +24,6 @@ pub async fn vote(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-head-vote.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct VoteRequest {
     /// Wire name "COMMENT": string, optional.
@@ -94,6 +93,13 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(VoteRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    VoteRequest,
+    r#"{"type":"object","properties":{"COMMENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"RATING":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SESSION_ID":{"type":"integer","format":"int64"}},"required":["SESSION_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.session.head.vote`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.session.head.vote`.
 pub type VoteResponse = bool;

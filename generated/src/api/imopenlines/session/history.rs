@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-history-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -84,9 +83,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SESSION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `imopenlines.session.history.get`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.session.history.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "canJoin": string, optional.
@@ -218,8 +223,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"canJoin":{"anyOf":[{"type":"string"},{"type":"null"}]},"canVoteHead":{"anyOf":[{"type":"string"},{"type":"null"}]},"chat":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"files":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]},"message":{"anyOf":[{"type":"object","additionalProperties":{"$dep":2}},{"type":"null"}]},"openlines":{"anyOf":[{"$dep":3},{"type":"null"}]},"sessionCommentHead":{"anyOf":[{"type":"string"},{"type":"null"}]},"sessionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sessionVoteHead":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"userBlockChat":{"anyOf":[{"type":"object","additionalProperties":{"type":"object","additionalProperties":{"type":"boolean"}}},{"type":"null"}]},"userId":{"anyOf":[{"type":"string"},{"type":"null"}]},"userInChat":{"anyOf":[{"type":"object","additionalProperties":{"type":"array","items":{"type":"integer","format":"int64"}}},{"type":"null"}]},"userInGroup":{"anyOf":[{"type":"object","additionalProperties":{"$dep":4}},{"type":"null"}]},"users":{"anyOf":[{"type":"object","additionalProperties":{"$dep":5}},{"type":"null"}]},"usersMessage":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"woUserInGroup":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imopenlines.session.history.get`."}"#,
+    [GetResponseChatValue, GetResponseFilesValue, GetResponseMessageValue,
+    GetResponseOpenlines, GetResponseUserInGroupValue, GetResponseUsersValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseChatValue {
     /// Wire name "avatar": string, optional.
@@ -407,11 +419,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseChatValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseChatValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseChatValue,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"backgroundId":{"anyOf":[{"type":"string"},{"type":"null"}]},"call":{"anyOf":[{"type":"string"},{"type":"null"}]},"callNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityData1":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityData2":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityData3":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityLink":{"anyOf":[{"$dep":0},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isNew":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"managerList":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"messageCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messageType":{"anyOf":[{"type":"string"},{"type":"null"}]},"muteList":{"anyOf":[{"type":"object","additionalProperties":{"type":"boolean"}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"owner":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentChatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentMessageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":1},{"type":"null"}]},"public":{"anyOf":[{"type":"string"},{"type":"null"}]},"textFieldEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseChatValueEntityLink, GetResponseChatValuePermissions]
+);
+
 /// The type `imopenlines.entity_link`, defined once in `types`.
 pub type GetResponseChatValueEntityLink = super::super::super::types::imopenlines::EntityLink;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseChatValuePermissions {
     /// Wire name "canPost": string, optional.
@@ -473,8 +491,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseChatValuePermissions {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseChatValuePermissions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseChatValuePermissions,
+    r#"{"type":"object","properties":{"canPost":{"anyOf":[{"type":"string"},{"type":"null"}]},"manageMessages":{"anyOf":[{"type":"string"},{"type":"null"}]},"manageSettings":{"anyOf":[{"type":"string"},{"type":"null"}]},"manageUi":{"anyOf":[{"type":"string"},{"type":"null"}]},"manageUsersAdd":{"anyOf":[{"type":"string"},{"type":"null"}]},"manageUsersDelete":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesValue {
     /// Wire name "authorid": integer, optional.
@@ -620,8 +644,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesValue,
+    r#"{"type":"object","properties":{"authorid":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"authorname":{"anyOf":[{"type":"string"},{"type":"null"}]},"chatid":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"extension":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"image":{"anyOf":[{"$dep":0},{"type":"null"}]},"istranscribable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isvideonote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isvoicenote":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mediaurl":{"anyOf":[{"$dep":1},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"progress":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"urldownload":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlpreview":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlshow":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerattrs":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseFilesValueImage, GetResponseFilesValueMediaurl,
+    GetResponseFilesValueViewerattrs]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesValueImage {
     /// Wire name "height": integer, optional.
@@ -649,8 +680,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValueImage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesValueImage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesValueImage,
+    r#"{"type":"object","properties":{"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesValueMediaurl {
     /// Wire name "preview": object, optional.
@@ -674,8 +711,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValueMediaurl {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesValueMediaurl);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesValueMediaurl,
+    r#"{"type":"object","properties":{"preview":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesValueViewerattrs {
     /// Wire name "actions": string, optional.
@@ -755,8 +798,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValueViewerattrs {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesValueViewerattrs);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesValueViewerattrs,
+    r#"{"type":"object","properties":{"actions":{"anyOf":[{"type":"string"},{"type":"null"}]},"imchatid":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"objectid":{"anyOf":[{"type":"string"},{"type":"null"}]},"src":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewer":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewergroupby":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewerresized":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewertype":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessageValue {
     /// Wire name "chatid": string, optional.
@@ -830,8 +879,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessageValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessageValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessageValue,
+    r#"{"type":"object","properties":{"chatid":{"anyOf":[{"type":"string"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"params":{"anyOf":[{"$dep":0},{"type":"null"}]},"recipientid":{"anyOf":[{"type":"string"},{"type":"null"}]},"senderid":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"textlegacy":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseMessageValueParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessageValueParams {
     /// Wire name "attach": array of object, optional.
@@ -868,8 +923,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessageValueParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessageValueParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessageValueParams,
+    r#"{"type":"object","properties":{"attach":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"connectorMid":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"fileId":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseMessageValueParamsAttachItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessageValueParamsAttachItem {
     /// Wire name "blocks": array of object, optional.
@@ -911,8 +972,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessageValueParamsAttachIte
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessageValueParamsAttachItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessageValueParamsAttachItem,
+    r#"{"type":"object","properties":{"blocks":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseMessageValueParamsAttachItemBlocksItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessageValueParamsAttachItemBlocksItem {
     /// Wire name "grid": array of object, optional.
@@ -943,8 +1010,15 @@ for GetResponseMessageValueParamsAttachItemBlocksItem {
     GetResponseMessageValueParamsAttachItemBlocksItem
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessageValueParamsAttachItemBlocksItem,
+    r#"{"type":"object","properties":{"grid":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"link":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseMessageValueParamsAttachItemBlocksItemGridItem,
+    GetResponseMessageValueParamsAttachItemBlocksItemLinkItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessageValueParamsAttachItemBlocksItemGridItem {
     /// Wire name "colorToken": string, optional.
@@ -994,8 +1068,14 @@ for GetResponseMessageValueParamsAttachItemBlocksItemGridItem {
     GetResponseMessageValueParamsAttachItemBlocksItemGridItem
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessageValueParamsAttachItemBlocksItemGridItem,
+    r#"{"type":"object","properties":{"colorToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"display":{"anyOf":[{"type":"string"},{"type":"null"}]},"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessageValueParamsAttachItemBlocksItemLinkItem {
     /// Wire name "link": string, optional.
@@ -1026,8 +1106,14 @@ for GetResponseMessageValueParamsAttachItemBlocksItemLinkItem {
     GetResponseMessageValueParamsAttachItemBlocksItemLinkItem
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessageValueParamsAttachItemBlocksItemLinkItem,
+    r#"{"type":"object","properties":{"link":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOpenlines {
     /// Wire name "canvoteashead": object, optional.
@@ -1051,8 +1137,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOpenlines {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOpenlines);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOpenlines,
+    r#"{"type":"object","properties":{"canvoteashead":{"anyOf":[{"type":"object","additionalProperties":{"type":"boolean"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUserInGroupValue {
     /// Wire name "id": integer, optional.
@@ -1080,8 +1172,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUserInGroupValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseUserInGroupValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseUserInGroupValue,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUsersValue {
     /// Wire name "absent": boolean, optional.
@@ -1268,6 +1366,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseUsersValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseUsersValue,
+    r#"{"type":"object","properties":{"absent":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"avatarId":{"anyOf":[{"type":"string"},{"type":"null"}]},"birthday":{"anyOf":[{"type":"string"},{"type":"null"}]},"bot":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"connector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"departments":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"desktopLastDate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"externalAuthId":{"anyOf":[{"type":"string"},{"type":"null"}]},"extranet":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"firstName":{"anyOf":[{"type":"string"},{"type":"null"}]},"gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"idle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastActivityDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobileLastDate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phoneDevice":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"phones":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"profile":{"anyOf":[{"type":"string"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"workPosition":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.session.history.get";

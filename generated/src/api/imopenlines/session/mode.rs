@@ -27,7 +27,6 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-mode-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "ACTIVATE": string, optional.
@@ -89,6 +88,13 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PinRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PinRequest,
+    r#"{"type":"object","properties":{"ACTIVATE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.session.mode.pin`."}"#,
+    [PinRequestActivate]
+);
+
 pub type PinRequestActivate = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imopenlines.session.mode.pin`.
@@ -126,7 +132,6 @@ pub async fn pin_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-mode-pin-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinAllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -164,6 +169,13 @@ impl ::bitrix24_runtime::loose::Loose for PinAllRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PinAllRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PinAllRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `imopenlines.session.mode.pinAll`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.session.mode.pinAll`.
 pub type PinAllResponse = Vec<i64>;
 
@@ -195,7 +207,6 @@ pub async fn silent(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-mode-silent.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SilentRequest {
     /// Wire name "ACTIVATE": string, optional.
@@ -255,6 +266,13 @@ impl ::bitrix24_runtime::loose::Loose for SilentRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SilentRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SilentRequest,
+    r#"{"type":"object","properties":{"ACTIVATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CHAT_ID":{"type":"integer","format":"int64"}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.session.mode.silent`."}"#,
+    []
+);
+
 /// The `result` of `imopenlines.session.mode.silent`.
 pub type SilentResponse = bool;
 
@@ -289,7 +307,6 @@ pub async fn unpin_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-mode-unpin-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnpinAllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -326,6 +343,13 @@ impl ::bitrix24_runtime::loose::Loose for UnpinAllRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnpinAllRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnpinAllRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `imopenlines.session.mode.unpinAll`."}"#,
+    []
+);
 
 /// The `result` of `imopenlines.session.mode.unpinAll`.
 pub type UnpinAllResponse = Vec<i64>;

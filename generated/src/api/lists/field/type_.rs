@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/fields/lists-field-type-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "FIELD_ID": integer, optional.
@@ -108,11 +107,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"FIELD_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":0}},"required":["IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.field.type.get`."}"#,
+    [GetRequestIblockTypeId]
+);
+
 pub type GetRequestIblockTypeId = super::super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.field.type.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTIVE_FROM": string, optional.
@@ -233,6 +238,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ACTIVE_FROM":{"anyOf":[{"type":"string"},{"type":"null"}]},"ACTIVE_TO":{"anyOf":[{"type":"string"},{"type":"null"}]},"CREATED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DETAIL_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"E":{"anyOf":[{"type":"string"},{"type":"null"}]},"F":{"anyOf":[{"type":"string"},{"type":"null"}]},"G":{"anyOf":[{"type":"string"},{"type":"null"}]},"L":{"anyOf":[{"type":"string"},{"type":"null"}]},"MODIFIED_BY":{"anyOf":[{"type":"string"},{"type":"null"}]},"N":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_PICTURE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PREVIEW_TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]},"S":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `lists.field.type.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.type.get";

@@ -22,7 +22,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-user-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "FIRST_ID": integer, optional.
@@ -102,9 +101,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"FIRST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LAST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `log.blogcomment.user.get`."}"#,
+    []
+);
+
 /// The `result` of `log.blogcomment.user.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "comments": array of object, optional.
@@ -136,8 +141,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"comments":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"files":{"anyOf":[{"type":"object","additionalProperties":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `log.blogcomment.user.get`."}"#,
+    [GetResponseCommentsItem, GetResponseFilesValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseCommentsItem {
     /// Wire name "attach": array of integer, optional.
@@ -190,8 +201,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCommentsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseCommentsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseCommentsItem,
+    r#"{"type":"object","properties":{"attach":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"comment_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"log_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesValue {
     /// Wire name "authorId": integer, optional.
@@ -283,8 +300,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesValue,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"authorName":{"anyOf":[{"type":"string"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"image":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlDownload":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlPreview":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlShow":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseFilesValueImage]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesValueImage {
     /// Wire name "height": integer, optional.
@@ -311,6 +334,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValueImage {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesValueImage);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesValueImage,
+    r#"{"type":"object","properties":{"height":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"width":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "log.blogcomment.user.get";

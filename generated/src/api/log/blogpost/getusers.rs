@@ -22,7 +22,6 @@ pub async fn important(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-getusers-important.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ImportantRequest {
     /// Wire name "POST_ID": integer, required.
@@ -67,6 +66,13 @@ impl ::bitrix24_runtime::loose::Loose for ImportantRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ImportantRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ImportantRequest,
+    r#"{"type":"object","properties":{"POST_ID":{"type":"integer","format":"int64"}},"required":["POST_ID"],"additionalProperties":true,"description":"Parameters of `log.blogpost.getusers.important`."}"#,
+    []
+);
 
 /// The `result` of `log.blogpost.getusers.important`.
 pub type ImportantResponse = Vec<String>;

@@ -24,7 +24,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/messageservice/messageservice-message-status-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CODE": string, required.
@@ -92,6 +91,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"MESSAGE_ID":{"type":"string"},"STATUS":{"$dep":0}},"required":["CODE","MESSAGE_ID","STATUS"],"additionalProperties":true,"description":"Parameters of `messageservice.message.status.update`."}"#,
+    [UpdateRequestStatus]
+);
 
 pub type UpdateRequestStatus = super::super::super::enums::QueuedSentDeliveredEtc;
 

@@ -27,7 +27,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/document/note-document-search-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "pagination": object, optional.
@@ -86,8 +85,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]},"query":{"type":"string"}},"required":["query"],"additionalProperties":true,"description":"Parameters of `note.document.search.list`."}"#,
+    [ListRequestPagination]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPagination {
     /// Wire name "limit": integer, optional.
@@ -134,9 +139,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestPagination,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `note.document.search.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "hasMore": boolean, optional.
@@ -168,8 +179,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"hasMore":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `note.document.search.list`."}"#,
+    [ListResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "collectionId": integer, optional.
@@ -230,6 +247,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItem,
+    r#"{"type":"object","properties":{"collectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"documentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"score":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"sharedAccess":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"snippet":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "note.document.search.list";

@@ -27,7 +27,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/note/document/note-document-tree-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "collectionId": integer, required.
@@ -73,9 +72,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"collectionId":{"type":"integer","format":"int64"}},"required":["collectionId"],"additionalProperties":true,"description":"Parameters of `note.document.tree.list`."}"#,
+    []
+);
+
 /// The `result` of `note.document.tree.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
@@ -107,8 +112,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"truncated":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `note.document.tree.list`."}"#,
+    [ListResponseItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItem {
     /// Wire name "children": array of object, optional.
@@ -161,8 +172,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItem,
+    r#"{"type":"object","properties":{"children":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"collectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"position":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemsItemChildrenItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemsItemChildrenItem {
     /// Wire name "children": array of any JSON, optional.
@@ -214,6 +231,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChildrenItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChildrenItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemsItemChildrenItem,
+    r#"{"type":"object","properties":{"children":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"collectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"position":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "note.document.tree.list";

@@ -24,7 +24,6 @@ pub async fn apply(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-check-apply.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApplyRequest {
     /// Wire name "FISCAL_DOC_ATTR": string, optional.
@@ -161,6 +160,13 @@ impl ::bitrix24_runtime::loose::Loose for ApplyRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ApplyRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ApplyRequest,
+    r#"{"type":"object","properties":{"FISCAL_DOC_ATTR":{"anyOf":[{"type":"string"},{"type":"null"}]},"FISCAL_DOC_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"FISCAL_RECEIPT_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"FN_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRINT_END_TIME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REG_NUMBER_KKT":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHIFT_NUMBER":{"anyOf":[{"type":"string"},{"type":"null"}]},"UUID":{"type":"string"}},"required":["UUID"],"additionalProperties":true,"description":"Parameters of `sale.cashbox.check.apply`."}"#,
+    []
+);
 
 /// The `result` of `sale.cashbox.check.apply`.
 pub type ApplyResponse = bool;

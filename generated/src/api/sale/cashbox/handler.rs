@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CODE": string, required.
@@ -122,8 +121,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"NAME":{"type":"string"},"SETTINGS":{"$dep":0},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SUPPORTS_FFD105":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["CODE","NAME","SETTINGS"],"additionalProperties":true,"description":"Parameters of `sale.cashbox.handler.add`."}"#,
+    [AddRequestSettings, AddRequestSupportsFfd105]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
     /// Wire name "CHECK_URL": string, required.
@@ -203,8 +208,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettings,
+    r#"{"type":"object","properties":{"CHECK_URL":{"type":"string"},"CONFIG":{"type":"object","additionalProperties":{"$dep":0}},"HTTP_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRINT_URL":{"type":"string"}},"required":["CHECK_URL","CONFIG","PRINT_URL"],"additionalProperties":true}"#,
+    [AddRequestSettingsConfigValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsConfigValue {
     /// Wire name "ITEMS": object, optional.
@@ -267,8 +278,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsConfigValue,
+    r#"{"type":"object","properties":{"ITEMS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestSettingsConfigValueItemsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsConfigValueItemsValue {
     /// Wire name "DISABLED": string, optional.
@@ -433,6 +450,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigValueItemsValu
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigValueItemsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsConfigValueItemsValue,
+    r#"{"type":"object","properties":{"DISABLED":{"anyOf":[{"$dep":0},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTILINE":{"anyOf":[{"$dep":1},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"OPTIONS":{"anyOf":[{"$dep":3},{"type":"null"}]},"REQUIRED":{"anyOf":[{"$dep":4},{"type":"null"}]},"TIME":{"anyOf":[{"$dep":5},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":6},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddRequestSettingsConfigValueItemsValueDisabled,
+    AddRequestSettingsConfigValueItemsValueMultiline,
+    AddRequestSettingsConfigValueItemsValueMultiple,
+    AddRequestSettingsConfigValueItemsValueOptions,
+    AddRequestSettingsConfigValueItemsValueRequired,
+    AddRequestSettingsConfigValueItemsValueTime,
+    AddRequestSettingsConfigValueItemsValueType]
+);
+
 pub type AddRequestSettingsConfigValueItemsValueDisabled = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestSettingsConfigValueItemsValueMultiline = ::bitrix24_runtime::YesNo;
@@ -440,7 +470,6 @@ pub type AddRequestSettingsConfigValueItemsValueMultiline = ::bitrix24_runtime::
 pub type AddRequestSettingsConfigValueItemsValueMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsConfigValueItemsValueOptions {
     /// Wire name "ACTIVE": string, optional.
@@ -531,6 +560,13 @@ for AddRequestSettingsConfigValueItemsValueOptions {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigValueItemsValueOptions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsConfigValueItemsValueOptions,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIRST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECOND":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEST":{"anyOf":[{"type":"string"},{"type":"null"}]},"THIRD":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestSettingsConfigValueItemsValueRequired = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestSettingsConfigValueItemsValueTime = ::bitrix24_runtime::YesNo;
@@ -575,7 +611,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -621,6 +656,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.cashbox.handler.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.cashbox.handler.delete`.
 pub type DeleteResponse = bool;
 
@@ -657,7 +699,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -695,6 +736,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.cashbox.handler.list`."}"#,
+    []
+);
+
 /// The `result` of `sale.cashbox.handler.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
@@ -729,7 +777,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-handler-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -781,8 +828,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"ID":{"type":"integer","format":"int64"}},"required":["FIELDS","ID"],"additionalProperties":true,"description":"Parameters of `sale.cashbox.handler.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
@@ -872,8 +925,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettings {
     /// Wire name "CHECK_URL": string, required.
@@ -970,8 +1029,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettings,
+    r#"{"type":"object","properties":{"CHECK_URL":{"type":"string"},"CONFIG":{"type":"object","additionalProperties":{"$dep":0}},"HTTP_VERSION":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRINT_URL":{"type":"string"},"SUPPORTS_FFD105":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["CHECK_URL","CONFIG","PRINT_URL"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettingsConfigValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsConfigValue {
     /// Wire name "ITEMS": object, optional.
@@ -1030,8 +1095,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigValue
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsConfigValue,
+    r#"{"type":"object","properties":{"ITEMS":{"anyOf":[{"$dep":0},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettingsConfigValueItems]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsConfigValueItems {
     /// Wire name "INN": object, optional.
@@ -1122,6 +1193,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigValue
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigValueItems);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsConfigValueItems,
+    r#"{"type":"object","properties":{"INN":{"anyOf":[{"$dep":0},{"type":"null"}]},"LOGIN":{"anyOf":[{"$dep":1},{"type":"null"}]},"MODE":{"anyOf":[{"$dep":2},{"type":"null"}]},"PASSWORD":{"anyOf":[{"$dep":3},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettingsConfigValueItemsInn,
+    UpdateRequestFieldsSettingsConfigValueItemsLogin,
+    UpdateRequestFieldsSettingsConfigValueItemsMode,
+    UpdateRequestFieldsSettingsConfigValueItemsPassword]
+);
 
 /// The type `cashbox.login`, defined once in `types`.
 pub type UpdateRequestFieldsSettingsConfigValueItemsInn = super::super::super::types::cashbox::Login;

@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CODE": string, required.
@@ -125,6 +124,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"type":"string"},"PROFILES":{"type":"array","items":{"$dep":0}},"SETTINGS":{"$dep":1},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CODE","NAME","PROFILES","SETTINGS"],"additionalProperties":true,"description":"Parameters of `sale.delivery.handler.add`."}"#,
+    [AddRequestProfilesItem, AddRequestSettings]
+);
+
 /// The type `delivery.profile`, defined once in `types`.
 pub type AddRequestProfilesItem = super::super::super::types::delivery::Profile;
 
@@ -167,7 +173,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -213,6 +218,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.handler.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.delivery.handler.delete`.
 pub type DeleteResponse = bool;
 
@@ -249,7 +261,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -287,11 +298,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.delivery.handler.list`."}"#,
+    []
+);
+
 /// The `result` of `sale.delivery.handler.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "CODE": string, optional.
@@ -351,8 +368,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROFILES":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemProfilesItem, ListResponseItemSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemProfilesItem {
     /// Wire name "CODE": string, optional.
@@ -389,8 +412,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemProfilesItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemProfilesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemProfilesItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettings {
     /// Wire name "CALCULATE_URL": string, optional.
@@ -455,8 +484,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettings,
+    r#"{"type":"object","properties":{"CALCULATE_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CANCEL_DELIVERY_REQUEST_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONFIG":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"CREATE_DELIVERY_REQUEST_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"HAS_CALLBACK_TRACKING_SUPPORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsConfigItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsConfigItem {
     /// Wire name "CODE": string, optional.
@@ -498,6 +533,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsConfigItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"OPTIONS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsConfigItemOptions]
+);
+
 /// The type `delivery.options`, defined once in `types`.
 pub type ListResponseItemSettingsConfigItemOptions = super::super::super::types::delivery::Options;
 
@@ -529,7 +571,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "CODE": string, optional.
@@ -649,6 +690,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"type":"integer","format":"int64"},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROFILES":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.handler.update`."}"#,
+    [UpdateRequestProfilesItem, UpdateRequestSettings]
+);
 
 /// The type `delivery.profile`, defined once in `types`.
 pub type UpdateRequestProfilesItem = super::super::super::types::delivery::Profile;

@@ -26,7 +26,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "DELIVERY_ID": integer, required.
@@ -82,6 +81,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"DELIVERY_ID":{"type":"integer","format":"int64"},"REQUEST_ID":{"type":"string"}},"required":["DELIVERY_ID","REQUEST_ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.request.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.delivery.request.delete`.
 pub type DeleteResponse = bool;
 
@@ -120,7 +126,6 @@ pub async fn sendmessage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-send-message.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendmessageRequest {
     /// Wire name "ADDRESSEE": string, required.
@@ -197,10 +202,16 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendmessageRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendmessageRequest,
+    r#"{"type":"object","properties":{"ADDRESSEE":{"$dep":0},"DELIVERY_ID":{"type":"integer","format":"int64"},"MESSAGE":{"$dep":1},"REQUEST_ID":{"type":"string"}},"required":["ADDRESSEE","DELIVERY_ID","MESSAGE","REQUEST_ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.request.sendmessage`."}"#,
+    [SendmessageRequestAddressee, SendmessageRequestMessage]
+);
+
 pub type SendmessageRequestAddressee = super::super::super::enums::ManagerRecipient;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendmessageRequestMessage {
     /// Wire name "BODY": string, required.
@@ -281,8 +292,14 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
 
 ::bitrix24_runtime::loose_deserialize!(SendmessageRequestMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendmessageRequestMessage,
+    r#"{"type":"object","properties":{"BODY":{"type":"string"},"MONEY_VALUES":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"STATUS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SUBJECT":{"type":"string"}},"required":["BODY","SUBJECT"],"additionalProperties":true}"#,
+    [SendmessageRequestMessageStatus]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendmessageRequestMessageStatus {
     /// Wire name "MESSAGE": string, required.
@@ -343,6 +360,13 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessageStatus {
 
 ::bitrix24_runtime::loose_deserialize!(SendmessageRequestMessageStatus);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendmessageRequestMessageStatus,
+    r#"{"type":"object","properties":{"MESSAGE":{"type":"string"},"SEMANTIC":{"$dep":0}},"required":["MESSAGE","SEMANTIC"],"additionalProperties":true}"#,
+    [SendmessageRequestMessageStatusSemantic]
+);
+
 pub type SendmessageRequestMessageStatusSemantic = super::super::super::enums::SuccessProcessError;
 
 /// The `result` of `sale.delivery.request.sendmessage`.
@@ -389,7 +413,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "DELIVERY_ID": integer, required.
@@ -509,12 +532,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"DELIVERY_ID":{"type":"integer","format":"int64"},"FINALIZE":{"anyOf":[{"$dep":0},{"type":"null"}]},"OVERWRITE_PROPERTIES":{"anyOf":[{"$dep":1},{"type":"null"}]},"PROPERTIES":{"anyOf":[{"type":"array","items":{"$dep":2}},{"type":"null"}]},"REQUEST_ID":{"type":"string"},"STATUS":{"anyOf":[{"$dep":3},{"type":"null"}]}},"required":["DELIVERY_ID","REQUEST_ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.request.update`."}"#,
+    [UpdateRequestFinalize, UpdateRequestOverwriteProperties,
+    UpdateRequestPropertiesItem, UpdateRequestStatus]
+);
+
 pub type UpdateRequestFinalize = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestOverwriteProperties = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestPropertiesItem {
     /// Wire name "NAME": string, required.
@@ -581,8 +611,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestPropertiesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestPropertiesItem,
+    r#"{"type":"object","properties":{"NAME":{"type":"string"},"TAGS":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"VALUE":{"type":"string"}},"required":["NAME","VALUE"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestStatus {
     /// Wire name "SEMANTIC": string, required.
@@ -638,6 +674,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestStatus {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestStatus);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestStatus,
+    r#"{"type":"object","properties":{"SEMANTIC":{"$dep":0},"TEXT":{"type":"string"}},"required":["SEMANTIC","TEXT"],"additionalProperties":true}"#,
+    [UpdateRequestStatusSemantic]
+);
 
 pub type UpdateRequestStatusSemantic = super::super::super::enums::ProcessSuccess;
 

@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CODE": string, required.
@@ -105,8 +104,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CODE":{"type":"string"},"NAME":{"type":"string"},"SETTINGS":{"$dep":0},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["CODE","NAME","SETTINGS"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.handler.add`."}"#,
+    [AddRequestSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
     /// Wire name "CHECKOUT_DATA": object, optional.
@@ -234,6 +239,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettings,
+    r#"{"type":"object","properties":{"CHECKOUT_DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"CLIENT_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"CODES":{"$dep":2},"CURRENCY":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FORM_DATA":{"anyOf":[{"$dep":3},{"type":"null"}]},"IFRAME_DATA":{"anyOf":[{"$dep":4},{"type":"null"}]}},"required":["CODES"],"additionalProperties":true}"#,
+    [AddRequestSettingsCheckoutData, AddRequestSettingsClientType,
+    AddRequestSettingsCodes, AddRequestSettingsFormData, AddRequestSettingsIframeData]
+);
+
 /// The type `pay_system.checkout_data`, defined once in `types`.
 pub type AddRequestSettingsCheckoutData = super::super::super::types::pay_system::CheckoutData;
 
@@ -243,7 +256,6 @@ pub type AddRequestSettingsClientType = super::super::super::enums::B2cB2b;
 pub type AddRequestSettingsCodes = super::super::super::types::pay_system::Codes;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsFormData {
     /// Wire name "BX_PAYSYSTEM_ID": integer, optional.
@@ -303,8 +315,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsFormData {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsFormData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsFormData,
+    r#"{"type":"object","properties":{"BX_PAYSYSTEM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BX_RETURN_URL":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsIframeData {
     /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
@@ -370,6 +388,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsIframeData {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsIframeData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestSettingsIframeData,
+    r#"{"type":"object","properties":{"BX_COMPUTED_STYLE":true,"BX_SYSTEM_PARAMS":true},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.handler.add`.
 pub type AddResponse = i64;
 
@@ -406,7 +431,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -452,6 +476,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.handler.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.handler.delete`.
 pub type DeleteResponse = bool;
 
@@ -488,7 +519,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -526,11 +556,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `sale.paysystem.handler.list`."}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.handler.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "CODE": string, optional.
@@ -577,8 +613,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettings {
     /// Wire name "CODES": object, optional.
@@ -615,8 +657,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettings,
+    r#"{"type":"object","properties":{"CODES":{"anyOf":[{"$dep":0},{"type":"null"}]},"CURRENCY":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FORM_DATA":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsCodes, ListResponseItemSettingsFormData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodes {
     /// Wire name "PAYMENT_BUYER_ID": object, optional.
@@ -678,8 +726,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodes {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodes);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodes,
+    r#"{"type":"object","properties":{"PAYMENT_BUYER_ID":{"anyOf":[{"$dep":0},{"type":"null"}]},"PAYMENT_ID":{"anyOf":[{"$dep":1},{"type":"null"}]},"PS_CHANGE_STATUS_PAY":{"anyOf":[{"$dep":2},{"type":"null"}]},"PS_WORK_MODE":{"anyOf":[{"$dep":3},{"type":"null"}]},"REST_SERVICE_ID":{"anyOf":[{"$dep":4},{"type":"null"}]},"REST_SERVICE_KEY":{"anyOf":[{"$dep":5},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsCodesPaymentBuyerId, ListResponseItemSettingsCodesPaymentId,
+    ListResponseItemSettingsCodesPsChangeStatusPay,
+    ListResponseItemSettingsCodesPsWorkMode, ListResponseItemSettingsCodesRestServiceId,
+    ListResponseItemSettingsCodesRestServiceKey]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPaymentBuyerId {
     /// Wire name "DEFAULT": object, optional.
@@ -721,8 +778,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPaymentBu
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPaymentBuyerId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPaymentBuyerId,
+    r#"{"type":"object","properties":{"DEFAULT":{"anyOf":[{"$dep":0},{"type":"null"}]},"GROUP":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsCodesPaymentBuyerIdDefault]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPaymentBuyerIdDefault {
     /// Wire name "PROVIDER_KEY": string, optional.
@@ -757,8 +820,14 @@ for ListResponseItemSettingsCodesPaymentBuyerIdDefault {
     ListResponseItemSettingsCodesPaymentBuyerIdDefault
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPaymentBuyerIdDefault,
+    r#"{"type":"object","properties":{"PROVIDER_KEY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPaymentId {
     /// Wire name "DEFAULT": object, optional.
@@ -800,8 +869,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPaymentId
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPaymentId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPaymentId,
+    r#"{"type":"object","properties":{"DEFAULT":{"anyOf":[{"$dep":0},{"type":"null"}]},"GROUP":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsCodesPaymentIdDefault]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPaymentIdDefault {
     /// Wire name "PROVIDER_KEY": string, optional.
@@ -833,8 +908,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPaymentId
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPaymentIdDefault);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPaymentIdDefault,
+    r#"{"type":"object","properties":{"PROVIDER_KEY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPsChangeStatusPay {
     /// Wire name "INPUT": object, optional.
@@ -872,8 +953,14 @@ for ListResponseItemSettingsCodesPsChangeStatusPay {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPsChangeStatusPay);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPsChangeStatusPay,
+    r#"{"type":"object","properties":{"INPUT":{"anyOf":[{"$dep":0},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsCodesPsChangeStatusPayInput]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPsChangeStatusPayInput {
     /// Wire name "TYPE": string, optional.
@@ -900,8 +987,14 @@ for ListResponseItemSettingsCodesPsChangeStatusPayInput {
     ListResponseItemSettingsCodesPsChangeStatusPayInput
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPsChangeStatusPayInput,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPsWorkMode {
     /// Wire name "INPUT": object, optional.
@@ -938,8 +1031,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPsWorkMod
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPsWorkMode);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPsWorkMode,
+    r#"{"type":"object","properties":{"INPUT":{"anyOf":[{"$dep":0},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsCodesPsWorkModeInput]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPsWorkModeInput {
     /// Wire name "OPTIONS": object, optional.
@@ -967,8 +1066,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPsWorkMod
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPsWorkModeInput);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPsWorkModeInput,
+    r#"{"type":"object","properties":{"OPTIONS":{"anyOf":[{"$dep":0},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsCodesPsWorkModeInputOptions]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesPsWorkModeInputOptions {
     /// Wire name "REGULAR": string, optional.
@@ -999,8 +1104,14 @@ for ListResponseItemSettingsCodesPsWorkModeInputOptions {
     ListResponseItemSettingsCodesPsWorkModeInputOptions
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesPsWorkModeInputOptions,
+    r#"{"type":"object","properties":{"REGULAR":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEST":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesRestServiceId {
     /// Wire name "DESCRIPTION": string, optional.
@@ -1037,8 +1148,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesRestServi
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesRestServiceId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesRestServiceId,
+    r#"{"type":"object","properties":{"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsCodesRestServiceKey {
     /// Wire name "DESCRIPTION": string, optional.
@@ -1075,8 +1192,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesRestServi
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesRestServiceKey);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsCodesRestServiceKey,
+    r#"{"type":"object","properties":{"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsFormData {
     /// Wire name "ACTION_URI": string, optional.
@@ -1113,8 +1236,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsFormData {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsFormData,
+    r#"{"type":"object","properties":{"ACTION_URI":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]},"METHOD":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsFormDataFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsFormDataFields {
     /// Wire name "paymentId": object, optional.
@@ -1151,8 +1280,16 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsFormDataFields
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsFormDataFields,
+    r#"{"type":"object","properties":{"paymentId":{"anyOf":[{"$dep":0},{"type":"null"}]},"phone":{"anyOf":[{"$dep":1},{"type":"null"}]},"serviceid":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsFormDataFieldsPaymentId,
+    ListResponseItemSettingsFormDataFieldsPhone,
+    ListResponseItemSettingsFormDataFieldsServiceid]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsFormDataFieldsPaymentId {
     /// Wire name "CODE": string, optional.
@@ -1181,8 +1318,14 @@ for ListResponseItemSettingsFormDataFieldsPaymentId {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFieldsPaymentId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsFormDataFieldsPaymentId,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VISIBLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsFormDataFieldsPhone {
     /// Wire name "CODE": object, optional.
@@ -1210,8 +1353,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsFormDataFields
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFieldsPhone);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsFormDataFieldsPhone,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"$dep":0},{"type":"null"}]},"VISIBLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseItemSettingsFormDataFieldsPhoneCode]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsFormDataFieldsPhoneCode {
     /// Wire name "NAME": string, optional.
@@ -1240,8 +1389,14 @@ for ListResponseItemSettingsFormDataFieldsPhoneCode {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFieldsPhoneCode);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsFormDataFieldsPhoneCode,
+    r#"{"type":"object","properties":{"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItemSettingsFormDataFieldsServiceid {
     /// Wire name "CODE": string, optional.
@@ -1265,6 +1420,13 @@ for ListResponseItemSettingsFormDataFieldsServiceid {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFieldsServiceid);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItemSettingsFormDataFieldsServiceid,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paysystem.handler.list";
@@ -1294,7 +1456,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-handler-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
@@ -1346,8 +1507,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"FIELDS":{"$dep":0},"ID":{"type":"integer","format":"int64"}},"required":["FIELDS","ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.handler.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
@@ -1427,8 +1594,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettings {
     /// Wire name "CHECKOUT_DATA": object, optional.
@@ -1566,13 +1739,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettings,
+    r#"{"type":"object","properties":{"CHECKOUT_DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"CLIENT_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"CODES":{"type":"object","additionalProperties":{"$dep":2}},"CURRENCY":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"FORM_DATA":{"anyOf":[{"$dep":3},{"type":"null"}]},"IFRAME_DATA":{"anyOf":[{"$dep":4},{"type":"null"}]}},"required":["CODES"],"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettingsCheckoutData, UpdateRequestFieldsSettingsClientType,
+    UpdateRequestFieldsSettingsCodesValue, UpdateRequestFieldsSettingsFormData,
+    UpdateRequestFieldsSettingsIframeData]
+);
+
 /// The type `pay_system.checkout_data`, defined once in `types`.
 pub type UpdateRequestFieldsSettingsCheckoutData = super::super::super::types::pay_system::CheckoutData;
 
 pub type UpdateRequestFieldsSettingsClientType = super::super::super::enums::B2cB2b;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsCodesValue {
     /// Wire name "DEFAULT": object, optional.
@@ -1679,8 +1860,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodesValue 
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodesValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsCodesValue,
+    r#"{"type":"object","properties":{"DEFAULT":{"anyOf":[{"$dep":0},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"GROUP":{"anyOf":[{"type":"string"},{"type":"null"}]},"INPUT":{"anyOf":[{"$dep":1},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettingsCodesValueDefault,
+    UpdateRequestFieldsSettingsCodesValueInput]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsCodesValueDefault {
     /// Wire name "PROVIDER_KEY": string, optional.
@@ -1740,8 +1928,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodesValueD
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodesValueDefault);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsCodesValueDefault,
+    r#"{"type":"object","properties":{"PROVIDER_KEY":{"anyOf":[{"type":"string"},{"type":"null"}]},"PROVIDER_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsCodesValueInput {
     /// Wire name "TYPE": string, optional.
@@ -1788,8 +1982,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodesValueI
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodesValueInput);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsCodesValueInput,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsFormData {
     /// Wire name "ACTION_URI": string, optional.
@@ -1885,8 +2085,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsFormData {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsFormData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsFormData,
+    r#"{"type":"object","properties":{"ACTION_URI":{"anyOf":[{"type":"string"},{"type":"null"}]},"BX_PAYSYSTEM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"BX_RETURN_URL":{"anyOf":[{"type":"string"},{"type":"null"}]},"METHOD":{"anyOf":[{"type":"string"},{"type":"null"}]},"PARAMS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsSettingsFormDataParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsFormDataParams {
     /// Wire name "Sum": string, optional.
@@ -1966,8 +2172,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsFormDataPar
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsFormDataParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsFormDataParams,
+    r#"{"type":"object","properties":{"Sum":{"anyOf":[{"type":"string"},{"type":"null"}]},"customer":{"anyOf":[{"type":"string"},{"type":"null"}]},"invoiceNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"serviceid":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettingsIframeData {
     /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
@@ -2032,6 +2244,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsIframeData 
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsIframeData);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsSettingsIframeData,
+    r#"{"type":"object","properties":{"BX_COMPUTED_STYLE":true,"BX_SYSTEM_PARAMS":true},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `sale.paysystem.handler.update`.
 pub type UpdateResponse = bool;

@@ -25,7 +25,6 @@ pub async fn invoice(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-pay-invoice.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InvoiceRequest {
     /// Wire name "BX_REST_HANDLER": string, optional.
@@ -96,6 +95,13 @@ impl ::bitrix24_runtime::loose::Loose for InvoiceRequest {
 
 ::bitrix24_runtime::loose_deserialize!(InvoiceRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    InvoiceRequest,
+    r#"{"type":"object","properties":{"BX_REST_HANDLER":{"anyOf":[{"type":"string"},{"type":"null"}]},"INVOICE_ID":{"type":"integer","format":"int64"},"PAY_SYSTEM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["INVOICE_ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.pay.invoice`."}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.pay.invoice`.
 pub type InvoiceResponse = bool;
 
@@ -133,7 +139,6 @@ pub async fn payment(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-pay-payment.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PaymentRequest {
     /// Wire name "PAYMENT_ID": integer, required.
@@ -188,6 +193,13 @@ impl ::bitrix24_runtime::loose::Loose for PaymentRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(PaymentRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PaymentRequest,
+    r#"{"type":"object","properties":{"PAYMENT_ID":{"type":"integer","format":"int64"},"PAY_SYSTEM_ID":{"type":"integer","format":"int64"}},"required":["PAYMENT_ID","PAY_SYSTEM_ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.pay.payment`."}"#,
+    []
+);
 
 /// The `result` of `sale.paysystem.pay.payment`.
 pub type PaymentResponse = bool;

@@ -31,7 +31,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -87,9 +86,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"PERSON_TYPE_ID":{"type":"integer","format":"int64"}},"required":["ID","PERSON_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.settings.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "PS_WORK_MODE_IFRAME": string, optional.
@@ -133,6 +138,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"PS_WORK_MODE_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_SERVICE_ID_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_SERVICE_KEY_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.paysystem.settings.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.paysystem.settings.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -161,7 +173,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-settings-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ID": integer, required.
@@ -233,8 +244,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"PERSON_TYPE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SETTINGS":{"type":"object","additionalProperties":{"$dep":0}}},"required":["ID","SETTINGS"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.settings.update`."}"#,
+    [UpdateRequestSettingsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestSettingsValue {
     /// Wire name "TYPE": string, optional.
@@ -289,6 +306,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestSettingsValue,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `sale.paysystem.settings.update`.
 pub type UpdateResponse = bool;

@@ -25,7 +25,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "language": string, optional.
@@ -81,9 +80,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"language":{"anyOf":[{"type":"string"},{"type":"null"}]},"uid":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sign.b2e.document.get`."}"#,
+    []
+);
+
 /// The `result` of `sign.b2e.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "members": array of object, optional.
@@ -120,11 +125,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"members":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"state":{"anyOf":[{"$dep":1},{"type":"null"}]},"uid":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sign.b2e.document.get`."}"#,
+    [GetResponseMembersItem, GetResponseState]
+);
+
 /// The type `sign.b2e.member`, defined once in `types`.
 pub type GetResponseMembersItem = super::super::super::types::sign_b2e::Member;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseState {
     /// Wire name "code": string, optional.
@@ -151,6 +162,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseState {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseState);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseState,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sign.b2e.document.get";
@@ -185,7 +203,6 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "fields": object, required.
@@ -244,8 +261,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"language":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `sign.b2e.document.send`."}"#,
+    [SendRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFields {
     /// Wire name "company": object, required.
@@ -363,8 +386,16 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFields,
+    r#"{"type":"object","properties":{"company":{"$dep":0},"companyProviderUid":{"type":"string"},"externalSettings":{"$dep":1},"files":{"type":"array","items":{"$dep":2}},"language":{"anyOf":[{"type":"string"},{"type":"null"}]},"members":{"type":"array","items":{"$dep":3}},"regionDocumentType":{"type":"string"},"responsible":{"$dep":4}},"required":["company","companyProviderUid","externalSettings","files","members","regionDocumentType","responsible"],"additionalProperties":true}"#,
+    [SendRequestFieldsCompany, SendRequestFieldsExternalSettings,
+    SendRequestFieldsFilesItem, SendRequestFieldsMembersItem,
+    SendRequestFieldsResponsible]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsCompany {
     /// Wire name "crmId": integer, required.
@@ -420,8 +451,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsCompany);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFieldsCompany,
+    r#"{"type":"object","properties":{"crmId":{"type":"integer","format":"int64"},"uuid":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["crmId"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsExternalSettings {
     /// Wire name "externalDateCreate": string, required.
@@ -480,8 +517,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsExternalSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFieldsExternalSettings,
+    r#"{"type":"object","properties":{"externalDateCreate":{"type":"string"},"externalId":{"type":"string"}},"required":["externalDateCreate","externalId"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsFilesItem {
     /// Wire name "fileContent": string, required.
@@ -548,8 +591,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsFilesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFieldsFilesItem,
+    r#"{"type":"object","properties":{"fileContent":{"type":"string"},"fileName":{"type":"string"},"fileType":{"type":"string"}},"required":["fileContent","fileName","fileType"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsMembersItem {
     /// Wire name "employeeCode": string, optional.
@@ -631,10 +680,16 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsMembersItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFieldsMembersItem,
+    r#"{"type":"object","properties":{"employeeCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"employeeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"role":{"$dep":0},"userId":{"type":"integer","format":"int64"}},"required":["role","userId"],"additionalProperties":true}"#,
+    [SendRequestFieldsMembersItemRole]
+);
+
 pub type SendRequestFieldsMembersItemRole = super::super::super::enums::SignerAssigneeReviewerEditor;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsResponsible {
     /// Wire name "employeeCode": string, optional.
@@ -718,11 +773,17 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsible {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsResponsible);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFieldsResponsible,
+    r#"{"type":"object","properties":{"employeeCode":{"anyOf":[{"type":"string"},{"type":"null"}]},"employeeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"role":{"anyOf":[{"$dep":0},{"type":"null"}]},"userId":{"type":"integer","format":"int64"}},"required":["userId"],"additionalProperties":true}"#,
+    [SendRequestFieldsResponsibleRole]
+);
+
 pub type SendRequestFieldsResponsibleRole = super::super::super::enums::SignerAssigneeReviewerEditor;
 
 /// The `result` of `sign.b2e.document.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponse {
     /// Wire name "members": array of object, optional.
@@ -759,11 +820,17 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendResponse,
+    r#"{"type":"object","properties":{"members":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"state":{"anyOf":[{"$dep":1},{"type":"null"}]},"uid":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sign.b2e.document.send`."}"#,
+    [SendResponseMembersItem, SendResponseState]
+);
+
 /// The type `sign.b2e.member`, defined once in `types`.
 pub type SendResponseMembersItem = super::super::super::types::sign_b2e::Member;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponseState {
     /// Wire name "code": string, optional.
@@ -790,6 +857,13 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseState {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendResponseState);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendResponseState,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "sign.b2e.document.send";

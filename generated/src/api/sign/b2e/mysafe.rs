@@ -22,7 +22,6 @@ pub async fn tail(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-mysafe-tail.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TailRequest {
     /// Wire name "limit": integer, optional.
@@ -78,11 +77,17 @@ impl ::bitrix24_runtime::loose::Loose for TailRequest {
 
 ::bitrix24_runtime::loose_deserialize!(TailRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TailRequest,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `sign.b2e.mysafe.tail`."}"#,
+    []
+);
+
 /// The `result` of `sign.b2e.mysafe.tail`.
 pub type TailResponse = Vec<TailResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct TailResponseItem {
     /// Wire name "create_date": string, optional.
@@ -163,6 +168,13 @@ impl ::bitrix24_runtime::loose::Loose for TailResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TailResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TailResponseItem,
+    r#"{"type":"object","properties":{"create_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"creator_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"file_url":{"anyOf":[{"type":"string"},{"type":"null"}]},"folderName":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"member_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"role":{"anyOf":[{"$dep":0},{"type":"null"}]},"signed_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [TailResponseItemRole]
+);
 
 pub type TailResponseItemRole = super::super::super::enums::EditorReviewerAssigneeSigner;
 

@@ -25,7 +25,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/socialnetwork-api-workgroup-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "params": object, required.
@@ -70,8 +69,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"params":{"$dep":0}},"required":["params"],"additionalProperties":true,"description":"Parameters of `socialnetwork.api.workgroup.get`."}"#,
+    [GetRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParams {
     /// Wire name "groupId": integer, required.
@@ -142,9 +147,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestParams,
+    r#"{"type":"object","properties":{"groupId":{"type":"integer","format":"int64"},"mode":{"anyOf":[{"type":"string"},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["groupId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `socialnetwork.api.workgroup.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "ACTIONS": object, optional.
@@ -500,8 +511,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"ACTIONS":{"anyOf":[{"$dep":0},{"type":"null"}]},"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ADDITIONAL_DATA":{"anyOf":[{"$dep":1},{"type":"null"}]},"AVATAR":{"anyOf":[{"type":"string"},{"type":"null"}]},"AVATAR_DATA":{"anyOf":[{"$dep":2},{"type":"null"}]},"AVATAR_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"AVATAR_TYPES":{"anyOf":[{"$dep":3},{"type":"null"}]},"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CLOSED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"COUNTERS":{"anyOf":[{"$dep":4},{"type":"null"}]},"DATE_ACTIVITY":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_CREATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DATE_UPDATE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEPARTMENTS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIALOG_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"EFFICIENCY":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FEATURES":{"anyOf":[{"$dep":5},{"type":"null"}]},"GROUP_MEMBERS_LIST":{"anyOf":[{"$dep":6},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IMAGE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"INITIATE_PERMS":{"anyOf":[{"$dep":7},{"type":"null"}]},"INVITED_MEMBERS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"IS_PIN":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"KEYWORDS":{"anyOf":[{"type":"string"},{"type":"null"}]},"LANDING":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LIST_OF_MEMBERS":{"anyOf":[{"$dep":8},{"type":"null"}]},"LIST_OF_MEMBERS_AWAITING_INVITE":{"anyOf":[{"$dep":9},{"type":"null"}]},"MEMBERS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"MODERATOR_MEMBERS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"NUMBER_OF_MEMBERS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NUMBER_OF_MEMBERS_PLURAL":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NUMBER_OF_MODERATORS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"OPENED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ORDINARY_MEMBERS":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"OWNER_DATA":{"anyOf":[{"$dep":10},{"type":"null"}]},"OWNER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRIVACY_CODE":{"anyOf":[{"$dep":11},{"type":"null"}]},"PROJECT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"SCRUM_MASTER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SCRUM_OWNER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SCRUM_SPRINT_DURATION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SCRUM_TASK_RESPONSIBLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SEARCH_INDEX":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SITE_IDS":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"SUBJECT_DATA":{"anyOf":[{"$dep":12},{"type":"null"}]},"SUBJECT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TAGS":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"TYPE":{"anyOf":[{"$dep":13},{"type":"null"}]},"USER_DATA":{"anyOf":[{"$dep":14},{"type":"null"}]},"VISIBLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `socialnetwork.api.workgroup.get`."}"#,
+    [GetResponseActions, GetResponseAdditionalData, GetResponseAvatarData,
+    GetResponseAvatarTypes, GetResponseCounters, GetResponseFeatures,
+    GetResponseGroupMembersList, GetResponseInitiatePerms, GetResponseListOfMembers,
+    GetResponseListOfMembersAwaitingInvite, GetResponseOwnerData, GetResponsePrivacyCode,
+    GetResponseSubjectData, GetResponseType, GetResponseUserData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseActions {
     /// Wire name "DELETE": boolean, optional.
@@ -575,8 +596,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseActions {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseActions);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseActions,
+    r#"{"type":"object","properties":{"DELETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EDIT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"EDIT_FEATURES":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"FOLLOW":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"INVITE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"JOIN":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"LEAVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"PIN":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAdditionalData {
     /// Wire name "INITIATED_BY_TYPE": string, optional.
@@ -608,8 +635,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAdditionalData {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseAdditionalData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseAdditionalData,
+    r#"{"type":"object","properties":{"INITIATED_BY_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAvatarData {
     /// Wire name "id": string, optional.
@@ -639,10 +672,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAvatarData {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseAvatarData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseAvatarData,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseAvatarDataType]
+);
+
 pub type GetResponseAvatarDataType = super::super::super::enums::IconImage;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseAvatarTypes {
     /// Wire name "entitySelectorUrl": string, optional.
@@ -685,8 +724,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAvatarTypes {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseAvatarTypes);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseAvatarTypes,
+    r#"{"type":"object","properties":{"entitySelectorUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"mobileUrl":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"webCssClass":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseCounters {
     /// Wire name "workgroup_requests_in": integer, optional.
@@ -718,8 +763,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCounters {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseCounters);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseCounters,
+    r#"{"type":"object","properties":{"workgroup_requests_in":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workgroup_requests_out":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFeatures {
     /// Wire name "active": boolean, optional.
@@ -766,8 +817,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFeatures {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFeatures);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFeatures,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"customName":{"anyOf":[{"type":"string"},{"type":"null"}]},"featureName":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseGroupMembersList {
     /// Wire name "id": integer, optional.
@@ -809,10 +866,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseGroupMembersList {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseGroupMembersList);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseGroupMembersList,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"invited":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isAwaiting":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMember":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetResponseInitiatePerms = super::super::super::enums::AEK;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListOfMembers {
     /// Wire name "id": integer, optional.
@@ -892,8 +955,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembers {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListOfMembers);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseListOfMembers,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isAutoMember":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isModerator":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isOwner":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isScrumMaster":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"photo":{"anyOf":[{"type":"string"},{"type":"null"}]},"position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListOfMembersAwaitingInvite {
     /// Wire name "id": integer, optional.
@@ -930,8 +999,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembersAwaitingInvite
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListOfMembersAwaitingInvite);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseListOfMembersAwaitingInvite,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"photo":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseOwnerData {
     /// Wire name "FORMATTED_NAME": string, optional.
@@ -968,10 +1043,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOwnerData {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOwnerData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseOwnerData,
+    r#"{"type":"object","properties":{"FORMATTED_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PHOTO":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetResponsePrivacyCode = super::super::super::enums::OpenClosedSecret;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseSubjectData {
     /// Wire name "ID": integer, optional.
@@ -999,10 +1080,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSubjectData {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseSubjectData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseSubjectData,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetResponseType = super::super::super::enums::GroupProjectScrumCollab;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUserData {
     /// Wire name "INITIATED_BY_TYPE": any JSON, optional.
@@ -1042,6 +1129,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUserData {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseUserData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseUserData,
+    r#"{"type":"object","properties":{"INITIATED_BY_TYPE":true,"IS_SUBSCRIBED":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ROLE":true},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "socialnetwork.api.workgroup.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1073,7 +1167,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/socialnetwork-api-workgroup-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1163,8 +1256,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"params":{"anyOf":[{"$dep":2},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `socialnetwork.api.workgroup.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order, ListRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestParams {
     /// Wire name "IS_ADMIN": string, optional.
@@ -1282,11 +1381,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestParams,
+    r#"{"type":"object","properties":{"IS_ADMIN":{"anyOf":[{"type":"string"},{"type":"null"}]},"features":true,"mandatoryFeatures":true,"mode":{"anyOf":[{"type":"string"},{"type":"null"}]},"shouldSelectDialogId":{"anyOf":[{"$dep":0},{"type":"null"}]},"siteId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListRequestParamsShouldSelectDialogId]
+);
+
 pub type ListRequestParamsShouldSelectDialogId = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `socialnetwork.api.workgroup.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "workgroups": array of object, optional.
@@ -1310,8 +1415,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"workgroups":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `socialnetwork.api.workgroup.list`."}"#,
+    [ListResponseWorkgroupsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseWorkgroupsItem {
     /// Wire name "additionalData": object, optional.
@@ -1379,8 +1490,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseWorkgroupsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseWorkgroupsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseWorkgroupsItem,
+    r#"{"type":"object","properties":{"additionalData":{"anyOf":[{"$dep":0},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"imageId":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseWorkgroupsItemAdditionalData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseWorkgroupsItemAdditionalData {
     /// Wire name "initiatedByType": string, optional.
@@ -1411,6 +1528,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseWorkgroupsItemAdditionalDa
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseWorkgroupsItemAdditionalData);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseWorkgroupsItemAdditionalData,
+    r#"{"type":"object","properties":{"initiatedByType":{"anyOf":[{"type":"string"},{"type":"null"}]},"role":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "socialnetwork.api.workgroup.list";

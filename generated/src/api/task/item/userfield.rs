@@ -30,7 +30,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "PARAMS": object, required.
@@ -76,8 +75,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"PARAMS":{"$dep":0}},"required":["PARAMS"],"additionalProperties":true,"description":"Parameters of `task.item.userfield.add`."}"#,
+    [AddRequestParams]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParams {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
@@ -239,8 +244,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParams,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"FIELD_NAME":{"type":"string"},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"$dep":1},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":3},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"$dep":4},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["FIELD_NAME","USER_TYPE_ID"],"additionalProperties":true}"#,
+    [AddRequestParamsEditFormLabelValue, AddRequestParamsMandatory,
+    AddRequestParamsMultiple, AddRequestParamsSettings, AddRequestParamsUserTypeId]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum AddRequestParamsEditFormLabelValue {
@@ -276,8 +288,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsEditFormLabelValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParamsEditFormLabelValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParamsEditFormLabelValue, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [AddRequestParamsEditFormLabelValueObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParamsEditFormLabelValueObject {
     /// Wire name "en": string, optional.
@@ -333,12 +350,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsEditFormLabelValueObje
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParamsEditFormLabelValueObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParamsEditFormLabelValueObject,
+    r#"{"type":"object","properties":{"en":{"anyOf":[{"type":"string"},{"type":"null"}]},"ru":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestParamsMandatory = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestParamsMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestParamsSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -408,6 +431,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParamsSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestParamsSettings,
+    r#"{"type":"object","properties":{"DEFAULT_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type AddRequestParamsUserTypeId = super::super::super::enums::StringDoubleDatetimeBoolean;
 
 /// The `result` of `task.item.userfield.add`.
@@ -441,7 +471,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -487,6 +516,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `task.item.userfield.delete`."}"#,
+    []
+);
+
 /// The `result` of `task.item.userfield.delete`.
 pub type DeleteResponse = bool;
 
@@ -520,7 +556,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -578,9 +613,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `task.item.userfield.get`."}"#,
+    []
+);
+
 /// The `result` of `task.item.userfield.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
@@ -718,8 +759,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ERROR_MESSAGE":{"anyOf":[{"$dep":0},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"HELP_MESSAGE":{"anyOf":[{"$dep":1},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"LIST_COLUMN_LABEL":{"anyOf":[{"$dep":2},{"type":"null"}]},"LIST_FILTER_LABEL":{"anyOf":[{"$dep":3},{"type":"null"}]},"MANDATORY":{"anyOf":[{"$dep":4},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":5},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":6},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `task.item.userfield.get`."}"#,
+    [GetResponseErrorMessage, GetResponseHelpMessage, GetResponseListColumnLabel,
+    GetResponseListFilterLabel, GetResponseMandatory, GetResponseMultiple,
+    GetResponseSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseErrorMessage {
     /// Wire name "ar": string, optional.
@@ -747,8 +796,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseErrorMessage,
+    r#"{"type":"object","properties":{"ar":{"anyOf":[{"type":"string"},{"type":"null"}]},"br":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseHelpMessage {
     /// Wire name "ar": string, optional.
@@ -776,8 +831,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseHelpMessage,
+    r#"{"type":"object","properties":{"ar":{"anyOf":[{"type":"string"},{"type":"null"}]},"br":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListColumnLabel {
     /// Wire name "ar": string, optional.
@@ -805,8 +866,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseListColumnLabel,
+    r#"{"type":"object","properties":{"ar":{"anyOf":[{"type":"string"},{"type":"null"}]},"br":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseListFilterLabel {
     /// Wire name "ar": string, optional.
@@ -834,12 +901,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseListFilterLabel,
+    r#"{"type":"object","properties":{"ar":{"anyOf":[{"type":"string"},{"type":"null"}]},"br":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetResponseMandatory = ::bitrix24_runtime::YesNo;
 
 pub type GetResponseMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
@@ -894,6 +967,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseSettings,
+    r#"{"type":"object","properties":{"DEFAULT_VALUE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REGEXP":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.item.userfield.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -922,7 +1002,6 @@ pub async fn getfields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsRequest {
     /// Offset of the first row to return; pages hold 50 rows.
@@ -971,6 +1050,13 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetfieldsRequest,
+    r#"{"type":"object","properties":{"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `task.item.userfield.getfields`."}"#,
+    []
+);
+
 /// The `result` of `task.item.userfield.getfields`.
 pub type GetfieldsResponse = ::std::collections::BTreeMap<
     String,
@@ -1007,7 +1093,6 @@ pub async fn getlist(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
@@ -1079,11 +1164,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistRequest,
+    r#"{"type":"object","properties":{"FILTER":{"anyOf":[{"$dep":0},{"type":"null"}]},"ORDER":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `task.item.userfield.getlist`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `task.item.userfield.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
     /// Wire name "EDIT_IN_LIST": string, optional.
@@ -1191,12 +1282,19 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItem,
+    r#"{"type":"object","properties":{"EDIT_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"$dep":0},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":1},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":2},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetlistResponseItemMandatory, GetlistResponseItemMultiple,
+    GetlistResponseItemSettings]
+);
+
 pub type GetlistResponseItemMandatory = ::bitrix24_runtime::YesNo;
 
 pub type GetlistResponseItemMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItemSettings {
     /// Wire name "COMPANY": string, optional.
@@ -1342,6 +1440,13 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemSettings {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItemSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetlistResponseItemSettings,
+    r#"{"type":"object","properties":{"COMPANY":{"anyOf":[{"type":"string"},{"type":"null"}]},"CONTACT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DEAL":{"anyOf":[{"type":"string"},{"type":"null"}]},"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"LABEL_CHECKBOX":{"anyOf":[{"type":"string"},{"type":"null"}]},"LEAD":{"anyOf":[{"type":"string"},{"type":"null"}]},"MAX_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MAX_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_LENGTH":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MIN_VALUE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PRECISION":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REGEXP":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SECTION_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SIZE":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"UF_TO_SAVE_ALLOW_EDIT":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_SECOND":{"anyOf":[{"type":"string"},{"type":"null"}]},"USE_TIMEZONE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.item.userfield.getlist";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1410,7 +1515,6 @@ pub async fn gettypes(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-get-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GettypesRequest {
     /// Offset of the first row to return; pages hold 50 rows.
@@ -1459,11 +1563,17 @@ impl ::bitrix24_runtime::loose::Loose for GettypesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GettypesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GettypesRequest,
+    r#"{"type":"object","properties":{"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `task.item.userfield.gettypes`."}"#,
+    []
+);
+
 /// The `result` of `task.item.userfield.gettypes`.
 pub type GettypesResponse = Vec<GettypesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GettypesResponseItem {
     /// Wire name "ID": string, optional.
@@ -1490,6 +1600,13 @@ impl ::bitrix24_runtime::loose::Loose for GettypesResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GettypesResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GettypesResponseItem,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GettypesRequest {
     const NAME: &'static str = "task.item.userfield.gettypes";
@@ -1532,7 +1649,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-field/task-item-user-field-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "DATA": object, required.
@@ -1584,8 +1700,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"DATA":{"$dep":0},"ID":{"type":"integer","format":"int64"}},"required":["DATA","ID"],"additionalProperties":true,"description":"Parameters of `task.item.userfield.update`."}"#,
+    [UpdateRequestData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestData {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
@@ -1717,8 +1839,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestData,
+    r#"{"type":"object","properties":{"EDIT_FORM_LABEL":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"$dep":1},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"$dep":2},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":3},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestDataEditFormLabelValue, UpdateRequestDataMandatory,
+    UpdateRequestDataMultiple, UpdateRequestDataSettings]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum UpdateRequestDataEditFormLabelValue {
@@ -1754,8 +1883,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabelValue {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestDataEditFormLabelValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestDataEditFormLabelValue, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [UpdateRequestDataEditFormLabelValueObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestDataEditFormLabelValueObject {
     /// Wire name "en": string, optional.
@@ -1811,12 +1945,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabelValueObj
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestDataEditFormLabelValueObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestDataEditFormLabelValueObject,
+    r#"{"type":"object","properties":{"en":{"anyOf":[{"type":"string"},{"type":"null"}]},"ru":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type UpdateRequestDataMandatory = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestDataMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestDataSettings {
     /// Wire name "DISPLAY": string, optional.
@@ -1871,6 +2011,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestDataSettings);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestDataSettings,
+    r#"{"type":"object","properties":{"DISPLAY":{"anyOf":[{"type":"string"},{"type":"null"}]},"ROWS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `task.item.userfield.update`.
 pub type UpdateResponse = bool;

@@ -30,7 +30,6 @@ pub async fn activate(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-activate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ActivateRequest {
     /// Wire name "flowId": integer, required.
@@ -76,6 +75,13 @@ impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ActivateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ActivateRequest,
+    r#"{"type":"object","properties":{"flowId":{"type":"integer","format":"int64"}},"required":["flowId"],"additionalProperties":true,"description":"Parameters of `tasks.flow.Flow.activate`."}"#,
+    []
+);
+
 /// The `result` of `tasks.flow.Flow.activate`.
 pub type ActivateResponse = bool;
 
@@ -107,7 +113,6 @@ pub async fn create(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequest {
     /// Wire name "flowData": object, required.
@@ -153,8 +158,14 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CreateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreateRequest,
+    r#"{"type":"object","properties":{"flowData":{"$dep":0}},"required":["flowData"],"additionalProperties":true,"description":"Parameters of `tasks.flow.Flow.create`."}"#,
+    [CreateRequestFlowData]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateRequestFlowData {
     /// Wire name "description": string, optional.
@@ -399,11 +410,17 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequestFlowData {
 
 ::bitrix24_runtime::loose_deserialize!(CreateRequestFlowData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreateRequestFlowData,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"distributionType":{"$dep":0},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"notifyAtHalfTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyOnQueueOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyOnTasksInProgressOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyWhenEfficiencyDecreases":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"plannedCompletionTime":{"type":"integer","format":"int64"},"responsibleCanChangeDeadline":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleList":{"type":"array","items":{"type":"array","items":{"type":"string"}}},"taskControl":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taskCreators":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["distributionType","name","plannedCompletionTime","responsibleList"],"additionalProperties":true}"#,
+    [CreateRequestFlowDataDistributionType]
+);
+
 pub type CreateRequestFlowDataDistributionType = super::super::super::enums::ManuallyQueueHimself;
 
 /// The `result` of `tasks.flow.Flow.create`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreateResponse {
     /// Wire name "active": boolean, optional.
@@ -574,6 +591,13 @@ impl ::bitrix24_runtime::loose::Loose for CreateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CreateResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CreateResponse,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"creatorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"demo":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"distributionType":{"anyOf":[{"type":"string"},{"type":"null"}]},"efficiency":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"notifyAtHalfTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"notifyOnQueueOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyOnTasksInProgressOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"plannedCompletionTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleCanChangeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"responsibleList":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"taskCreators":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"team":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"trialFeatureEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.flow.Flow.create`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CreateRequest {
     const NAME: &'static str = "tasks.flow.Flow.create";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -602,7 +626,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "flowData": object, required.
@@ -662,8 +685,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"flowData":{"$dep":0},"flowData.id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["flowData"],"additionalProperties":true,"description":"Parameters of `tasks.flow.Flow.delete`."}"#,
+    [DeleteRequestFlowData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequestFlowData {
     /// Wire name "id": integer, optional.
@@ -710,9 +739,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequestFlowData {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequestFlowData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequestFlowData,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.flow.Flow.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "deleted": boolean, optional.
@@ -735,6 +770,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteResponse,
+    r#"{"type":"object","properties":{"deleted":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.flow.Flow.delete`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.flow.Flow.delete";
@@ -764,7 +806,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "flowId": integer, required.
@@ -810,9 +851,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"flowId":{"type":"integer","format":"int64"}},"required":["flowId"],"additionalProperties":true,"description":"Parameters of `tasks.flow.Flow.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.flow.Flow.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "active": boolean, optional.
@@ -983,6 +1030,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"creatorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"demo":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"distributionType":{"anyOf":[{"type":"string"},{"type":"null"}]},"efficiency":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"notifyAtHalfTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"notifyOnQueueOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyOnTasksInProgressOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"plannedCompletionTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleCanChangeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"responsibleList":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"taskCreators":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"team":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"trialFeatureEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.flow.Flow.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.flow.Flow.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1011,7 +1065,6 @@ pub async fn is_exists(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-is-exists.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsExistsRequest {
     /// Wire name "flowData": object, required.
@@ -1082,8 +1135,14 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(IsExistsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IsExistsRequest,
+    r#"{"type":"object","properties":{"flowData":{"$dep":0},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["flowData"],"additionalProperties":true,"description":"Parameters of `tasks.flow.Flow.isExists`."}"#,
+    [IsExistsRequestFlowData]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsExistsRequestFlowData {
     /// Wire name "name": string, optional.
@@ -1130,9 +1189,15 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequestFlowData {
 
 ::bitrix24_runtime::loose_deserialize!(IsExistsRequestFlowData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IsExistsRequestFlowData,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.flow.Flow.isExists`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsExistsResponse {
     /// Wire name "exists": boolean, optional.
@@ -1155,6 +1220,13 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(IsExistsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IsExistsResponse,
+    r#"{"type":"object","properties":{"exists":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.flow.Flow.isExists`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for IsExistsRequest {
     const NAME: &'static str = "tasks.flow.Flow.isExists";
@@ -1184,7 +1256,6 @@ pub async fn pin(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
     /// Wire name "flowId": integer, required.
@@ -1230,6 +1301,13 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 
 ::bitrix24_runtime::loose_deserialize!(PinRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PinRequest,
+    r#"{"type":"object","properties":{"flowId":{"type":"integer","format":"int64"}},"required":["flowId"],"additionalProperties":true,"description":"Parameters of `tasks.flow.Flow.pin`."}"#,
+    []
+);
+
 /// The `result` of `tasks.flow.Flow.pin`.
 pub type PinResponse = bool;
 
@@ -1261,7 +1339,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "flowData": object, required.
@@ -1307,8 +1384,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"flowData":{"$dep":0}},"required":["flowData"],"additionalProperties":true,"description":"Parameters of `tasks.flow.Flow.update`."}"#,
+    [UpdateRequestFlowData]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFlowData {
     /// Wire name "description": string, optional.
@@ -1565,11 +1648,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFlowData {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFlowData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFlowData,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"distributionType":{"$dep":0},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"type":"integer","format":"int64"},"matchWorkTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"notifyAtHalfTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyOnQueueOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyOnTasksInProgressOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyWhenEfficiencyDecreases":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"plannedCompletionTime":{"type":"integer","format":"int64"},"responsibleCanChangeDeadline":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleList":{"type":"array","items":{"type":"array","items":{"type":"string"}}},"taskControl":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taskCreators":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["distributionType","id","plannedCompletionTime","responsibleList"],"additionalProperties":true}"#,
+    [UpdateRequestFlowDataDistributionType]
+);
+
 pub type UpdateRequestFlowDataDistributionType = super::super::super::enums::ManuallyQueueHimself;
 
 /// The `result` of `tasks.flow.Flow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "active": boolean, optional.
@@ -1739,6 +1828,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"activity":{"anyOf":[{"type":"string"},{"type":"null"}]},"creatorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"demo":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"distributionType":{"anyOf":[{"type":"string"},{"type":"null"}]},"efficiency":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"matchWorkTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"notifyAtHalfTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"notifyOnQueueOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"notifyOnTasksInProgressOverflow":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"plannedCompletionTime":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"responsibleCanChangeDeadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"responsibleList":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"taskControl":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"taskCreators":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"team":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"trialFeatureEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.flow.Flow.update`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.flow.Flow.update";

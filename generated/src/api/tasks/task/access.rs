@@ -27,7 +27,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-access-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -72,9 +71,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.task.access.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.access.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "addAuditors": boolean, optional.
@@ -369,6 +374,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"addAuditors":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"admin":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"approve":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"attachFile":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"automate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeAccomplices":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeDirector":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeResponsible":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"changeStatus":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistAdd":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistEdit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistSave":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"checklistToggle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"complete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"completeResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"copy":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createGanttDependence":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"createSubtask":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"datePlan":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"deadline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"defer":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"delegate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"detachFile":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"detachParent":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"disapprove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"edit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"elapsedTime":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"favorite":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mark":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mute":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"pause":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"read":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"reminder":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"remove":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"removeResult":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"renew":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"resultEdit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"resultRead":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"saveAsTemplate":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"sort":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"start":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"take":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"timeTracking":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"watch":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.access.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.access.get";

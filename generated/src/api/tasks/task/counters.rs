@@ -26,7 +26,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-counters-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "groupId": integer, optional.
@@ -110,13 +109,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"$dep":0},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}],"description":"Offset of the first row to return; pages hold 50 rows."}},"additionalProperties":true,"description":"Parameters of `tasks.task.counters.get`."}"#,
+    [GetRequestType]
+);
+
 pub type GetRequestType = super::super::super::enums::ViewAllViewRoleResponsibleViewRoleAccompliceEtc;
 
 /// The `result` of `tasks.task.counters.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseValue {
     /// Wire name "code": integer, optional.
@@ -143,6 +148,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseValue,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.counters.get";

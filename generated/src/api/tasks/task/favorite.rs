@@ -25,7 +25,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-favorite-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "taskId": integer, required.
@@ -71,6 +70,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.favorite.add`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.favorite.add`.
 pub type AddResponse = bool;
 
@@ -102,7 +108,6 @@ pub async fn remove(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/user-actions/tasks-task-favorite-remove.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveRequest {
     /// Wire name "taskId": integer, required.
@@ -147,6 +152,13 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RemoveRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.favorite.remove`."}"#,
+    []
+);
 
 /// The `result` of `tasks.task.favorite.remove`.
 pub type RemoveResponse = bool;

@@ -27,7 +27,6 @@ pub async fn attach(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-file-attach.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachRequest {
     /// Wire name "fileIds": array of integer, required.
@@ -86,9 +85,15 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AttachRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachRequest,
+    r#"{"type":"object","properties":{"fileIds":{"type":"array","items":{"type":"integer","format":"int64"}},"taskId":{"type":"integer","format":"int64"}},"required":["fileIds","taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.file.attach`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.file.attach`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachResponse {
     /// Wire name "result": boolean, optional.
@@ -111,6 +116,13 @@ impl ::bitrix24_runtime::loose::Loose for AttachResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AttachResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.file.attach`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AttachRequest {
     const NAME: &'static str = "tasks.task.file.attach";

@@ -24,7 +24,6 @@ pub async fn attach(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-files-attach.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachRequest {
     /// Wire name "fileId": integer, required.
@@ -80,9 +79,15 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AttachRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachRequest,
+    r#"{"type":"object","properties":{"fileId":{"type":"integer","format":"int64"},"taskId":{"type":"integer","format":"int64"}},"required":["fileId","taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.files.attach`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.files.attach`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AttachResponse {
     /// Wire name "attachmentId": integer, optional.
@@ -105,6 +110,13 @@ impl ::bitrix24_runtime::loose::Loose for AttachResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AttachResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachResponse,
+    r#"{"type":"object","properties":{"attachmentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.files.attach`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AttachRequest {
     const NAME: &'static str = "tasks.task.files.attach";

@@ -24,7 +24,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-history-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -95,9 +94,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.history.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `tasks.task.history.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "createdDate": string, optional.
@@ -152,10 +157,16 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"field":{"anyOf":[{"$dep":0},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"list":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"user":{"anyOf":[{"$dep":2},{"type":"null"}]},"value":true},"additionalProperties":true,"description":"The `result` of `tasks.task.history.list`."}"#,
+    [ListResponseField, ListResponseListItem, ListResponseUser]
+);
+
 pub type ListResponseField = super::super::super::enums::TitleDescriptionRealStatusEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseListItem {
     /// Wire name "createdDate": string, optional.
@@ -202,8 +213,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseListItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseListItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseListItem,
+    r#"{"type":"object","properties":{"createdDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"field":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"user":{"anyOf":[{"$dep":0},{"type":"null"}]},"value":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseListItemUser, ListResponseListItemValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseListItemUser {
     /// Wire name "id": integer, optional.
@@ -250,8 +267,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseListItemUser {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseListItemUser);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseListItemUser,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"login":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"secondName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseListItemValue {
     /// Wire name "from": string, optional.
@@ -279,8 +302,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseListItemValue {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseListItemValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseListItemValue,
+    r#"{"type":"object","properties":{"from":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseUser {
     /// Wire name "id": integer, optional.
@@ -326,6 +355,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseUser {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseUser);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseUser,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastName":{"anyOf":[{"type":"string"},{"type":"null"}]},"login":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"secondName":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.history.list";

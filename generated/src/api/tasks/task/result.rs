@@ -33,7 +33,6 @@ pub async fn add(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-add.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -82,8 +81,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.task.result.add`."}"#,
+    [AddRequestFields]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "taskId": integer, required.
@@ -137,10 +143,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"},"text":{"type":"string"}},"required":["taskId","text"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.task.result.add`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "item": object, optional.
@@ -167,8 +180,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.result.add`."}"#,
+    [AddResponseItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseItem {
     /// Wire name "authorId": integer, optional.
@@ -257,8 +277,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
 ::bitrix24_runtime::loose_deserialize!(AddResponseItem);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseItem,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileIds":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"rights":{"anyOf":[{"$dep":0},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseItemRights]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseItemRights {
     /// Wire name "edit": boolean, optional.
@@ -287,6 +314,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItemRights {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddResponseItemRights);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseItemRights,
+    r#"{"type":"object","properties":{"edit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"remove":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for AddRequest {
@@ -324,7 +359,6 @@ pub async fn add_from_comment(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-add-from-comment.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFromCommentRequest {
     /// Wire name "commentId": integer, required.
@@ -373,10 +407,17 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(AddFromCommentRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddFromCommentRequest,
+    r#"{"type":"object","properties":{"commentId":{"type":"integer","format":"int64"}},"required":["commentId"],"additionalProperties":true,"description":"Parameters of `tasks.task.result.addFromComment`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.result.addFromComment`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFromCommentResponse {
     /// Wire name "commentId": integer, optional.
@@ -459,6 +500,14 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentResponse {
 ::bitrix24_runtime::loose_deserialize!(AddFromCommentResponse);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddFromCommentResponse,
+    r#"{"type":"object","properties":{"commentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"formattedText":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.result.addFromComment`."}"#,
+    []
+);
+
+#[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for AddFromCommentRequest {
     const NAME: &'static str = "tasks.task.result.addFromComment";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -489,7 +538,6 @@ pub async fn addfromchatmessage(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-addfromchatmessage.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageRequest {
     /// Wire name "fields": object, required.
@@ -538,8 +586,15 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequest {
 ::bitrix24_runtime::loose_deserialize!(AddfromchatmessageRequest);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddfromchatmessageRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.task.result.addfromchatmessage`."}"#,
+    [AddfromchatmessageRequestFields]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageRequestFields {
     /// Wire name "messageId": integer, required.
@@ -588,10 +643,17 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequestFields {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddfromchatmessageRequestFields);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddfromchatmessageRequestFields,
+    r#"{"type":"object","properties":{"messageId":{"type":"integer","format":"int64"}},"required":["messageId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.task.result.addfromchatmessage`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageResponse {
     /// Wire name "item": object, optional.
@@ -618,8 +680,15 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponse {
 ::bitrix24_runtime::loose_deserialize!(AddfromchatmessageResponse);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddfromchatmessageResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.result.addfromchatmessage`."}"#,
+    [AddfromchatmessageResponseItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageResponseItem {
     /// Wire name "authorId": integer, optional.
@@ -708,8 +777,15 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponseItem {
 ::bitrix24_runtime::loose_deserialize!(AddfromchatmessageResponseItem);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddfromchatmessageResponseItem,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileIds":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"rights":{"anyOf":[{"$dep":0},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddfromchatmessageResponseItemRights]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddfromchatmessageResponseItemRights {
     /// Wire name "edit": boolean, optional.
@@ -738,6 +814,14 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponseItemRights {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddfromchatmessageResponseItemRights);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddfromchatmessageResponseItemRights,
+    r#"{"type":"object","properties":{"edit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"remove":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for AddfromchatmessageRequest {
@@ -776,7 +860,6 @@ pub async fn delete(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-delete.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -824,10 +907,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.task.result.delete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.result.delete`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "result": boolean, optional.
@@ -852,6 +942,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(DeleteResponse);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.result.delete`."}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for DeleteRequest {
@@ -888,7 +986,6 @@ pub async fn delete_from_comment(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-delete-from-comment.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteFromCommentRequest {
     /// Wire name "commentId": integer, required.
@@ -937,6 +1034,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteFromCommentRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DeleteFromCommentRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteFromCommentRequest,
+    r#"{"type":"object","properties":{"commentId":{"type":"integer","format":"int64"}},"required":["commentId"],"additionalProperties":true,"description":"Parameters of `tasks.task.result.deleteFromComment`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.result.deleteFromComment`.
 #[cfg(feature = "task")]
 pub type DeleteFromCommentResponse = ::serde_json::Value;
@@ -972,7 +1077,6 @@ pub async fn list(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-list.html>.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "taskId": integer, required.
@@ -1021,13 +1125,20 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"}},"required":["taskId"],"additionalProperties":true,"description":"Parameters of `tasks.task.result.list`."}"#,
+    []
+);
+
 /// The `result` of `tasks.task.result.list`.
 #[cfg(feature = "task")]
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "commentId": integer, optional.
@@ -1116,6 +1227,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 #[cfg(feature = "task")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"commentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"files":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]},"formattedText":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.result.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1146,7 +1265,6 @@ pub async fn list_v3(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-list-rest-v3.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Request {
     /// Wire name "filter": any JSON, required.
@@ -1231,8 +1349,15 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 ::bitrix24_runtime::loose_deserialize!(ListV3Request);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3Request,
+    r#"{"type":"object","properties":{"filter":true,"order":true,"pagination":{"anyOf":[{"$dep":0},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"required":["filter"],"additionalProperties":true,"description":"Parameters of `tasks.task.result.list`."}"#,
+    [ListV3RequestPagination]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3RequestPagination {
     /// Wire name "limit": integer, optional.
@@ -1291,10 +1416,17 @@ impl ::bitrix24_runtime::loose::Loose for ListV3RequestPagination {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3RequestPagination);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3RequestPagination,
+    r#"{"type":"object","properties":{"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"offset":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.task.result.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Response {
     /// Wire name "items": array of object, optional.
@@ -1321,8 +1453,15 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Response {
 ::bitrix24_runtime::loose_deserialize!(ListV3Response);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3Response,
+    r#"{"type":"object","properties":{"items":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.result.list`."}"#,
+    [ListV3ResponseItemsItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3ResponseItemsItem {
     /// Wire name "authorId": integer, optional.
@@ -1385,6 +1524,14 @@ impl ::bitrix24_runtime::loose::Loose for ListV3ResponseItemsItem {
 ::bitrix24_runtime::loose_deserialize!(ListV3ResponseItemsItem);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListV3ResponseItemsItem,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for ListV3Request {
     const NAME: &'static str = "tasks.task.result.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1425,7 +1572,6 @@ pub async fn update(
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/result/tasks-task-result-update.html>.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1479,8 +1625,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `tasks.task.result.update`."}"#,
+    [UpdateRequestFields]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "text": string, required.
@@ -1528,10 +1681,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"text":{"type":"string"}},"required":["text"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.task.result.update`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "item": object, optional.
@@ -1558,8 +1718,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"item":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.result.update`."}"#,
+    [UpdateResponseItem]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseItem {
     /// Wire name "authorId": integer, optional.
@@ -1648,8 +1815,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseItem);
 
 #[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseItem,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdAt":{"anyOf":[{"type":"string"},{"type":"null"}]},"fileIds":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"rights":{"anyOf":[{"$dep":0},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]},"taskId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"updatedAt":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateResponseItemRights]
+);
+
+#[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseItemRights {
     /// Wire name "edit": boolean, optional.
@@ -1678,6 +1852,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItemRights {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseItemRights);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponseItemRights,
+    r#"{"type":"object","properties":{"edit":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"remove":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for UpdateRequest {

@@ -35,7 +35,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -93,8 +92,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"templateId":{"type":"integer","format":"int64"}},"required":["fields","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "IS_COMPLETE": boolean, optional.
@@ -211,8 +216,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"IS_COMPLETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"IS_IMPORTANT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MEMBERS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"PARENT_ID":{"type":"integer","format":"int64"},"SORT_INDEX":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"type":"string"}},"required":["PARENT_ID","TITLE"],"additionalProperties":true}"#,
+    [AddRequestFieldsMembersValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsMembersValue {
     /// Wire name "TYPE": string, optional.
@@ -259,9 +270,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsMembersValue {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsMembersValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFieldsMembersValue,
+    r#"{"type":"object","properties":{"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "checkListItem": object, optional.
@@ -288,8 +305,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.add`."}"#,
+    [AddResponseCheckListItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseCheckListItem {
     /// Wire name "attachments": object, optional.
@@ -405,8 +428,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseCheckListItem {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseCheckListItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseCheckListItem,
+    r#"{"type":"object","properties":{"attachments":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"completedCount":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"copiedId":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"displaySortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"members":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"nodeId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [AddResponseCheckListItemMembersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseCheckListItemMembersItem {
     /// Wire name "id": integer, optional.
@@ -433,6 +462,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseCheckListItemMembersItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseCheckListItemMembersItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponseCheckListItemMembersItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.template.checklist.add";
@@ -462,7 +498,6 @@ pub async fn add_attachment_by_content(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachment-by-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentByContentRequest {
     /// Wire name "attachmentParameters": object, required.
@@ -533,8 +568,14 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddAttachmentByContentRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddAttachmentByContentRequest,
+    r#"{"type":"object","properties":{"attachmentParameters":{"$dep":0},"checkListItemId":{"type":"integer","format":"int64"},"templateId":{"type":"integer","format":"int64"}},"required":["attachmentParameters","checkListItemId","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.addAttachmentByContent`."}"#,
+    [AddAttachmentByContentRequestAttachmentParameters]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentByContentRequestAttachmentParameters {
     /// Wire name "CONTENT": string, optional.
@@ -593,9 +634,15 @@ for AddAttachmentByContentRequestAttachmentParameters {
     AddAttachmentByContentRequestAttachmentParameters
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddAttachmentByContentRequestAttachmentParameters,
+    r#"{"type":"object","properties":{"CONTENT":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.addAttachmentByContent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentByContentResponse {
     /// Wire name "checkListItem": object, optional.
@@ -621,6 +668,13 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddAttachmentByContentResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddAttachmentByContentResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.addAttachmentByContent`."}"#,
+    [AddAttachmentByContentResponseCheckListItem]
+);
 
 /// The type `task.check_list_item`, defined once in `types`.
 pub type AddAttachmentByContentResponseCheckListItem = super::super::super::types::task::CheckListItem;
@@ -653,7 +707,6 @@ pub async fn add_attachments_from_disk(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-add-attachments-from-disk.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentsFromDiskRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -720,9 +773,15 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddAttachmentsFromDiskRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddAttachmentsFromDiskRequest,
+    r#"{"type":"object","properties":{"checkListItemId":{"type":"integer","format":"int64"},"filesIds":{"type":"array","items":{"type":"string"}},"templateId":{"type":"integer","format":"int64"}},"required":["checkListItemId","filesIds","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.addAttachmentsFromDisk`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.addAttachmentsFromDisk`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentsFromDiskResponse {
     /// Wire name "checkListItem": object, optional.
@@ -748,6 +807,13 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddAttachmentsFromDiskResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddAttachmentsFromDiskResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.addAttachmentsFromDisk`."}"#,
+    [AddAttachmentsFromDiskResponseCheckListItem]
+);
 
 /// The type `task.check_list_item_3`, defined once in `types`.
 pub type AddAttachmentsFromDiskResponseCheckListItem = super::super::super::types::task::CheckListItem3;
@@ -780,7 +846,6 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -836,9 +901,15 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteRequest,
+    r#"{"type":"object","properties":{"checkListItemId":{"type":"integer","format":"int64"},"templateId":{"type":"integer","format":"int64"}},"required":["checkListItemId","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.complete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.complete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponse {
     /// Wire name "checkListItem": object, optional.
@@ -864,6 +935,13 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CompleteResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.complete`."}"#,
+    [CompleteResponseCheckListItem]
+);
 
 /// The type `task.check_list_item_2`, defined once in `types`.
 pub type CompleteResponseCheckListItem = super::super::super::types::task::CheckListItem2;
@@ -896,7 +974,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -952,6 +1029,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"checkListItemId":{"type":"integer","format":"int64"},"templateId":{"type":"integer","format":"int64"}},"required":["checkListItemId","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.delete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.delete`.
 pub type DeleteResponse = bool;
 
@@ -983,7 +1067,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -1039,9 +1122,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"checkListItemId":{"type":"integer","format":"int64"},"templateId":{"type":"integer","format":"int64"}},"required":["checkListItemId","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "checkListItem": object, optional.
@@ -1067,6 +1156,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.get`."}"#,
+    [GetResponseCheckListItem]
+);
 
 /// The type `task.check_list_item_3`, defined once in `types`.
 pub type GetResponseCheckListItem = super::super::super::types::task::CheckListItem3;
@@ -1099,7 +1195,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1181,9 +1276,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"templateId":{"type":"integer","format":"int64"}},"required":["templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `tasks.template.checklist.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "checkListItems": object, optional.
@@ -1212,8 +1313,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"checkListItems":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.list`."}"#,
+    [ListResponseCheckListItemsValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseCheckListItemsValue {
     /// Wire name "id": string, optional.
@@ -1281,6 +1388,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCheckListItemsValue {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseCheckListItemsValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseCheckListItemsValue,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"isComplete":{"anyOf":[{"type":"string"},{"type":"null"}]},"isImportant":{"anyOf":[{"type":"string"},{"type":"null"}]},"parentId":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortIndex":{"anyOf":[{"type":"string"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.template.checklist.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1309,7 +1423,6 @@ pub async fn move_after(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-move-after.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveAfterRequest {
     /// Wire name "afterItemId": integer, required.
@@ -1376,9 +1489,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveAfterRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveAfterRequest,
+    r#"{"type":"object","properties":{"afterItemId":{"type":"integer","format":"int64"},"checkListItemId":{"type":"integer","format":"int64"},"templateId":{"type":"integer","format":"int64"}},"required":["afterItemId","checkListItemId","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.moveAfter`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.moveAfter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveAfterResponse {
     /// Wire name "checkListItem": object, optional.
@@ -1404,6 +1523,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MoveAfterResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveAfterResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.moveAfter`."}"#,
+    [MoveAfterResponseCheckListItem]
+);
 
 /// The type `task.check_list_item_2`, defined once in `types`.
 pub type MoveAfterResponseCheckListItem = super::super::super::types::task::CheckListItem2;
@@ -1436,7 +1562,6 @@ pub async fn move_before(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-move-before.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveBeforeRequest {
     /// Wire name "beforeItemId": integer, required.
@@ -1503,9 +1628,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MoveBeforeRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveBeforeRequest,
+    r#"{"type":"object","properties":{"beforeItemId":{"type":"integer","format":"int64"},"checkListItemId":{"type":"integer","format":"int64"},"templateId":{"type":"integer","format":"int64"}},"required":["beforeItemId","checkListItemId","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.moveBefore`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.moveBefore`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveBeforeResponse {
     /// Wire name "checkListItem": object, optional.
@@ -1531,6 +1662,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MoveBeforeResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    MoveBeforeResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.moveBefore`."}"#,
+    [MoveBeforeResponseCheckListItem]
+);
 
 /// The type `task.check_list_item_3`, defined once in `types`.
 pub type MoveBeforeResponseCheckListItem = super::super::super::types::task::CheckListItem3;
@@ -1563,7 +1701,6 @@ pub async fn remove_attachments(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-remove-attachments.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveAttachmentsRequest {
     /// Wire name "attachmentsIds": array of integer, required.
@@ -1630,9 +1767,15 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RemoveAttachmentsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveAttachmentsRequest,
+    r#"{"type":"object","properties":{"attachmentsIds":{"type":"array","items":{"type":"integer","format":"int64"}},"checkListItemId":{"type":"integer","format":"int64"},"templateId":{"type":"integer","format":"int64"}},"required":["attachmentsIds","checkListItemId","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.removeAttachments`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.removeAttachments`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveAttachmentsResponse {
     /// Wire name "checkListItem": object, optional.
@@ -1658,6 +1801,13 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RemoveAttachmentsResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RemoveAttachmentsResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.removeAttachments`."}"#,
+    [RemoveAttachmentsResponseCheckListItem]
+);
 
 /// The type `task.check_list_item`, defined once in `types`.
 pub type RemoveAttachmentsResponseCheckListItem = super::super::super::types::task::CheckListItem;
@@ -1690,7 +1840,6 @@ pub async fn renew(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-renew.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -1746,9 +1895,15 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 
 ::bitrix24_runtime::loose_deserialize!(RenewRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenewRequest,
+    r#"{"type":"object","properties":{"checkListItemId":{"type":"integer","format":"int64"},"templateId":{"type":"integer","format":"int64"}},"required":["checkListItemId","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.renew`."}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.renew`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponse {
     /// Wire name "checkListItem": object, optional.
@@ -1774,6 +1929,13 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RenewResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RenewResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.renew`."}"#,
+    [RenewResponseCheckListItem]
+);
 
 /// The type `task.check_list_item_2`, defined once in `types`.
 pub type RenewResponseCheckListItem = super::super::super::types::task::CheckListItem2;
@@ -1806,7 +1968,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/checklist/tasks-template-checklist-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "checkListItemId": integer, required.
@@ -1872,8 +2033,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"checkListItemId":{"type":"integer","format":"int64"},"fields":{"$dep":0},"templateId":{"type":"integer","format":"int64"}},"required":["checkListItemId","fields","templateId"],"additionalProperties":true,"description":"Parameters of `tasks.template.checklist.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "IS_COMPLETE": boolean, optional.
@@ -1983,9 +2150,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"IS_COMPLETE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"IS_IMPORTANT":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MEMBERS":true,"PARENT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"SORT_INDEX":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.template.checklist.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "checkListItem": object, optional.
@@ -2011,6 +2184,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"checkListItem":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.template.checklist.update`."}"#,
+    [UpdateResponseCheckListItem]
+);
 
 /// The type `task.check_list_item`, defined once in `types`.
 pub type UpdateResponseCheckListItem = super::super::super::types::task::CheckListItem;

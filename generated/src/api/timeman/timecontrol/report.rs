@@ -24,7 +24,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-report-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CALENDAR": string, optional.
@@ -116,6 +115,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CALENDAR":{"anyOf":[{"$dep":0},{"type":"null"}]},"REPORT_ID":{"type":"integer","format":"int64"},"TEXT":{"type":"string"},"TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"USER_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["REPORT_ID","TEXT"],"additionalProperties":true,"description":"Parameters of `timeman.timecontrol.report.add`."}"#,
+    [AddRequestCalendar, AddRequestType]
+);
 
 pub type AddRequestCalendar = ::bitrix24_runtime::YesNo;
 

@@ -30,7 +30,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-reports-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "IDLE_MINUTES": integer, optional.
@@ -120,9 +119,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"IDLE_MINUTES":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"MONTH":{"type":"integer","format":"int64"},"USER_ID":{"type":"integer","format":"int64"},"WORKDAY_HOURS":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"YEAR":{"type":"integer","format":"int64"}},"required":["MONTH","USER_ID","YEAR"],"additionalProperties":true,"description":"Parameters of `timeman.timecontrol.reports.get`."}"#,
+    []
+);
+
 /// The `result` of `timeman.timecontrol.reports.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "report": object, optional.
@@ -159,8 +164,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"report":{"anyOf":[{"$dep":0},{"type":"null"}]},"time":{"anyOf":[{"$dep":1},{"type":"null"}]},"user":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.timecontrol.reports.get`."}"#,
+    [GetResponseReport, GetResponseTime, GetResponseUser]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReport {
     /// Wire name "date_finish": string, optional.
@@ -202,8 +213,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReport {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReport);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseReport,
+    r#"{"type":"object","properties":{"date_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"days":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"month_title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseReportDaysItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReportDaysItem {
     /// Wire name "day_title": string, optional.
@@ -301,8 +318,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReportDaysItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReportDaysItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseReportDaysItem,
+    r#"{"type":"object","properties":{"day_title":{"anyOf":[{"type":"string"},{"type":"null"}]},"index":{"anyOf":[{"type":"string"},{"type":"null"}]},"reports":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"workday_complete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"workday_date_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"workday_date_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"workday_duration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workday_duration_config":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workday_duration_final":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workday_time_leaks_final":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workday_time_leaks_real":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"workday_time_leaks_user":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseReportDaysItemReportsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseReportDaysItemReportsItem {
     /// Wire name "active": boolean, optional.
@@ -430,8 +453,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReportDaysItemReportsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReportDaysItemReportsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseReportDaysItemReportsItem,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"date_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"duration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entry_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"ip_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"ip_finish_network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"ip_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"ip_start_network":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"report_text":{"anyOf":[{"type":"string"},{"type":"null"}]},"report_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"source_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"source_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"system_text":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"user_id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseTime {
     /// Wire name "date_finish": string, optional.
@@ -505,8 +534,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTime {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseTime);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseTime,
+    r#"{"type":"object","properties":{"date_finish":{"anyOf":[{"type":"string"},{"type":"null"}]},"date_start":{"anyOf":[{"type":"string"},{"type":"null"}]},"duration":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"finish":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"operating":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"operating_reset_at":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"processing":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"start":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseUser {
     /// Wire name "active": boolean, optional.
@@ -585,6 +620,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseUser);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseUser,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"avatar":{"anyOf":[{"type":"string"},{"type":"null"}]},"first_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"last_activity_date":{"anyOf":[{"type":"string"},{"type":"null"}]},"last_name":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"personal_gender":{"anyOf":[{"type":"string"},{"type":"null"}]},"work_position":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.timecontrol.reports.get";

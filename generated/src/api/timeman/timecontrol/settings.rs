@@ -25,7 +25,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -63,9 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `timeman.timecontrol.settings.get`."}"#,
+    []
+);
+
 /// The `result` of `timeman.timecontrol.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "active": boolean, optional.
@@ -157,6 +162,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"minimum_idle_for_report":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"register_desktop":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"register_idle":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"register_offline":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"report_full_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"report_full_users":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"report_request_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"report_request_users":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"report_simple_type":{"anyOf":[{"type":"string"},{"type":"null"}]},"report_simple_users":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `timeman.timecontrol.settings.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.timecontrol.settings.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -185,7 +197,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-settings-set.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "ACTIVE": boolean, optional.
@@ -376,6 +387,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"MINIMUM_IDLE_FOR_REPORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"REGISTER_DESKTOP":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REGISTER_IDLE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REGISTER_OFFLINE":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"REPORT_FULL_TYPE":{"anyOf":[{"$dep":0},{"type":"null"}]},"REPORT_FULL_USERS":true,"REPORT_REQUEST_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"REPORT_REQUEST_USERS":true,"REPORT_SIMPLE_TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]},"REPORT_SIMPLE_USERS":true},"additionalProperties":true,"description":"Parameters of `timeman.timecontrol.settings.set`."}"#,
+    [SetRequestReportFullType, SetRequestReportRequestType, SetRequestReportSimpleType]
+);
 
 pub type SetRequestReportFullType = super::super::super::enums::AllUserNone;
 

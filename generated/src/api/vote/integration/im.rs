@@ -24,7 +24,6 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.integration.im.send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "IM_MESSAGE_VOTE_DATA": object, required.
@@ -94,8 +93,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequest,
+    r#"{"type":"object","properties":{"IM_MESSAGE_VOTE_DATA":{"$dep":0},"chatId":{"type":"integer","format":"int64"},"templateId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["IM_MESSAGE_VOTE_DATA","chatId"],"additionalProperties":true,"description":"Parameters of `vote.Integration.Im.send`."}"#,
+    [SendRequestImMessageVoteData]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestImMessageVoteData {
     /// Wire name "ANONYMITY": integer, optional.
@@ -180,12 +185,19 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteData {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestImMessageVoteData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestImMessageVoteData,
+    r#"{"type":"object","properties":{"ANONYMITY":{"anyOf":[{"$dep":0},{"type":"null"}]},"OPTIONS":{"anyOf":[{"$dep":1},{"type":"null"}]},"QUESTIONS":{"type":"array","items":{"$dep":2}}},"required":["QUESTIONS"],"additionalProperties":true}"#,
+    [SendRequestImMessageVoteDataAnonymity, SendRequestImMessageVoteDataOptions,
+    SendRequestImMessageVoteDataQuestionsItem]
+);
+
 pub type SendRequestImMessageVoteDataAnonymity = super::super::super::enums::IntV0V1;
 
 pub type SendRequestImMessageVoteDataOptions = super::super::super::enums::IntV0V1;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestImMessageVoteDataQuestionsItem {
     /// Wire name "ANSWERS": array of object, optional.
@@ -265,8 +277,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsI
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestImMessageVoteDataQuestionsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestImMessageVoteDataQuestionsItem,
+    r#"{"type":"object","properties":{"ANSWERS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"FIELD_TYPE":{"anyOf":[{"$dep":1},{"type":"null"}]},"QUESTION":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SendRequestImMessageVoteDataQuestionsItemAnswersItem,
+    SendRequestImMessageVoteDataQuestionsItemFieldType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
     /// Wire name "MESSAGE": string, optional.
@@ -316,11 +335,17 @@ for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
     SendRequestImMessageVoteDataQuestionsItemAnswersItem
 );
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestImMessageVoteDataQuestionsItemAnswersItem,
+    r#"{"type":"object","properties":{"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type SendRequestImMessageVoteDataQuestionsItemFieldType = super::super::super::enums::IntV0V1;
 
 /// The `result` of `vote.Integration.Im.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponse {
     /// Wire name "messageId": integer, optional.
@@ -351,6 +376,13 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendResponse,
+    r#"{"type":"object","properties":{"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"voteId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `vote.Integration.Im.send`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "vote.Integration.Im.send";

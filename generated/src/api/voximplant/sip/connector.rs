@@ -24,7 +24,6 @@ pub async fn status(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/sip/voximplant-sip-connector-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusRequest {
     /// Keys not declared in the spec, kept as received.
@@ -62,9 +61,15 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StatusRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `voximplant.sip.connector.status`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.sip.connector.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StatusResponse {
     /// Wire name "FREE_MINUTES": integer, optional.
@@ -95,6 +100,13 @@ impl ::bitrix24_runtime::loose::Loose for StatusResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StatusResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StatusResponse,
+    r#"{"type":"object","properties":{"FREE_MINUTES":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"PAID":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `voximplant.sip.connector.status`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for StatusRequest {
     const NAME: &'static str = "voximplant.sip.connector.status";

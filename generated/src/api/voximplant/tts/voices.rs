@@ -22,7 +22,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-tts-voices-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -60,9 +59,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `voximplant.tts.voices.get`."}"#,
+    []
+);
+
 /// The `result` of `voximplant.tts.voices.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "auenglishfemale": string, optional.
@@ -339,6 +344,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"auenglishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"brportuguesefemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"caenglishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"cafrenchfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"cafrenchmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"chchinesefemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"chchinesemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurcatalanfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurczechfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurdanishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurdutchfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurfinnishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurfrenchfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurfrenchmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurgermanfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurgermanmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"euritalianfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"euritalianmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurnorwegianfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurpolishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurportuguesefemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurportuguesemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurspanishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurspanishmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurturkishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"eurturkishmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"hkchinesefemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"huhungarianfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"jpjapanesefemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"jpjapanesemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"krkoreanfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"krkoreanmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"ruinternalfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"ruinternalmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"swswedishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"twchinesefemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"ukenglishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"ukenglishmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"usenglishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"usenglishmale":{"anyOf":[{"type":"string"},{"type":"null"}]},"usspanishfemale":{"anyOf":[{"type":"string"},{"type":"null"}]},"usspanishmale":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `voximplant.tts.voices.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.tts.voices.get";

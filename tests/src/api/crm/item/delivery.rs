@@ -18,7 +18,6 @@ pub async fn list(
 
 /// Parameters of `crm.item.delivery.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "entityId": integer, required.
@@ -60,13 +59,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"$dep":0}},"required":["entityId","entityTypeId"],"description":"Parameters of `crm.item.delivery.list`."}"#,
+    [ListRequestEntityTypeId]
+);
+
 pub type ListRequestEntityTypeId = super::super::super::enums::IntV2V31;
 
 /// The `result` of `crm.item.delivery.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "id": integer, optional.
@@ -114,6 +119,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"accountNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"deducted":{"anyOf":[{"$dep":0},{"type":"null"}]},"dateDeducted":{"anyOf":[{"type":"string"},{"type":"null"}]},"deliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"priceDelivery":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}}}"#,
+    [ListResponseItemDeducted]
+);
 
 pub type ListResponseItemDeducted = ::bitrix24_runtime::YesNo;
 

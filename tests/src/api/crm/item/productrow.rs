@@ -20,7 +20,6 @@ pub async fn fields(
 
 /// Parameters of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {}
 
@@ -43,9 +42,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","description":"Parameters of `crm.item.productrow.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
@@ -65,8 +70,14 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `crm.item.productrow.fields`."}"#,
+    [FieldsResponseFieldInfo]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsResponseFieldInfo {
     /// Wire name "type": string, optional.
@@ -113,6 +124,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldInfo {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldInfo);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsResponseFieldInfo,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"isRequired":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isReadOnly":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isImmutable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"isMultiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}}}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.productrow.fields";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -134,7 +152,6 @@ pub async fn get_available_for_payment(
 
 /// Parameters of `crm.item.productrow.getAvailableForPayment`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAvailableForPaymentRequest {
     /// Wire name "ownerType": string, required.
@@ -176,11 +193,17 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetAvailableForPaymentRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetAvailableForPaymentRequest,
+    r#"{"type":"object","properties":{"ownerType":{"$dep":0},"ownerId":{"type":"integer","format":"int64"}},"required":["ownerType","ownerId"],"description":"Parameters of `crm.item.productrow.getAvailableForPayment`."}"#,
+    [GetAvailableForPaymentRequestOwnerType]
+);
+
 pub type GetAvailableForPaymentRequestOwnerType = super::super::super::enums::D;
 
 /// The `result` of `crm.item.productrow.getAvailableForPayment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAvailableForPaymentResponse {
     /// Wire name "productRows": array of object, optional.
@@ -200,8 +223,14 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetAvailableForPaymentResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetAvailableForPaymentResponse,
+    r#"{"type":"object","properties":{"productRows":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `crm.item.productrow.getAvailableForPayment`."}"#,
+    [GetAvailableForPaymentResponseProductRowsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetAvailableForPaymentResponseProductRowsItem {
     /// Wire name "id": integer, optional.
@@ -229,6 +258,13 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponseProductR
 
 ::bitrix24_runtime::loose_deserialize!(GetAvailableForPaymentResponseProductRowsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetAvailableForPaymentResponseProductRowsItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}}}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetAvailableForPaymentRequest {
     const NAME: &'static str = "crm.item.productrow.getAvailableForPayment";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -252,7 +288,6 @@ pub async fn list(
 
 /// Parameters of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object, required.
@@ -302,9 +337,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["filter"],"description":"Parameters of `crm.item.productrow.list`."}"#,
+    [ListRequestFilter, ::bitrix24_runtime::Order]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[cfg_attr(feature = "schemars", schemars(deny_unknown_fields))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "=ownerType": string, required.
@@ -347,11 +387,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestFilter,
+    r#"{"type":"object","properties":{"=ownerType":{"$dep":0},"=ownerId":{"type":"integer","format":"int64"}},"required":["=ownerType","=ownerId"],"additionalProperties":false}"#,
+    [ListRequestFilterOwnerType]
+);
+
 pub type ListRequestFilterOwnerType = super::super::super::enums::LDQEtc;
 
 /// The `result` of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "productRows": array of object, optional.
@@ -371,8 +417,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"productRows":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}},"description":"The `result` of `crm.item.productrow.list`."}"#,
+    [ListResponseProductRow]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseProductRow {
     /// Wire name "id": integer, optional.
@@ -435,6 +487,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseProductRow {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseProductRow);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseProductRow,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"ownerType":{"anyOf":[{"type":"string"},{"type":"null"}]},"productId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"productName":{"anyOf":[{"type":"string"},{"type":"null"}]},"price":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"taxIncluded":{"anyOf":[{"$dep":0},{"type":"null"}]},"measureCode":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    [ListResponseProductRowTaxIncluded]
+);
 
 pub type ListResponseProductRowTaxIncluded = ::bitrix24_runtime::YesNo;
 

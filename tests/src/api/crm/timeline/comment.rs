@@ -18,7 +18,6 @@ pub async fn add(
 
 /// Parameters of `crm.timeline.comment.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -46,8 +45,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"description":"Parameters of `crm.timeline.comment.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestComment {
     /// Wire name "text": string, optional.
@@ -92,8 +97,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestComment {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestComment);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestComment,
+    r#"{"type":"object","properties":{"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"replies":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]}}}"#,
+    [AddRequestComment]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "ENTITY_ID": integer, required.
@@ -183,6 +194,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"ENTITY_ID":{"type":"integer","format":"int64"},"ENTITY_TYPE":{"$dep":0},"COMMENT":{"type":"string"},"AUTHOR_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FILES":{"anyOf":[{"type":"array","items":{"type":"array","items":{"type":"string"}}},{"type":"null"}],"description":"Pairs of file name and base64 content."},"thread":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["ENTITY_ID","ENTITY_TYPE","COMMENT"]}"#,
+    [AddRequestFieldsEntityType, AddRequestComment]
+);
 
 pub type AddRequestFieldsEntityType = super::super::super::enums::LeadDealContactEtc;
 

@@ -18,7 +18,6 @@ pub async fn list(
 
 /// Parameters of `im.chat.user.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "CHAT_ID": integer (`int32`), required.
@@ -46,6 +45,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int32"}},"required":["CHAT_ID"],"description":"Parameters of `im.chat.user.list`."}"#,
+    []
+);
 
 /// The `result` of `im.chat.user.list`.
 pub type ListResponse = Vec<i64>;

@@ -18,7 +18,6 @@ pub async fn get(
 
 /// Parameters of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// A chat as "chatNNN" or a user id.
@@ -86,9 +85,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"DIALOG_ID":{"$dep":0,"description":"A chat as \"chatNNN\" or a user id."},"LAST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FIRST_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"LIMIT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["DIALOG_ID"],"description":"Parameters of `im.dialog.messages.get`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `im.dialog.messages.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "chat_id": integer, optional.
@@ -125,8 +130,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"messages":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"files":{"anyOf":[{"type":"object","additionalProperties":{"$dep":2}},{"type":"null"}]}},"description":"The `result` of `im.dialog.messages.get`."}"#,
+    [GetResponseMessagesItem, GetResponseUsersItem, GetResponseFilesValue]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItem {
     /// Wire name "id": integer, optional.
@@ -175,9 +186,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessagesItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chat_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"author_id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"params":{"anyOf":[{"$dep":0},{"type":"null"}],"description":"Either an object of message params or an empty array."}}}"#,
+    [GetResponseMessagesItemParams]
+);
+
 /// Either an object of message params or an empty array.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetResponseMessagesItemParams {
@@ -211,11 +228,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessagesItemParams,
+    r#"{"anyOf":[{"type":"object","additionalProperties":true},{"type":"array","items":true}],"description":"Either an object of message params or an empty array."}"#,
+    []
+);
+
 /// The type `user.brief`, defined once in `types`.
 pub type GetResponseUsersItem = super::super::super::types::user::Brief;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesValue {
     /// Wire name "id": integer, optional.
@@ -242,6 +265,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesValue);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesValue,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"size":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.dialog.messages.get";

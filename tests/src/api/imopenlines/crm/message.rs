@@ -20,7 +20,6 @@ pub async fn add(
 
 /// Parameters of `imopenlines.crm.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CRM_ENTITY_TYPE": string, required.
@@ -88,6 +87,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CRM_ENTITY_TYPE":{"$dep":0},"CRM_ENTITY":{"type":"integer","format":"int64"},"USER_ID":{"type":"integer","format":"int64"},"CHAT_ID":{"type":"integer","format":"int64"},"MESSAGE":{"type":"string"}},"required":["CRM_ENTITY_TYPE","CRM_ENTITY","USER_ID","CHAT_ID","MESSAGE"],"description":"Parameters of `imopenlines.crm.message.add`."}"#,
+    [AddRequestCrmEntityType]
+);
 
 pub type AddRequestCrmEntityType = super::super::super::enums::LeadDealCompanyContact;
 

@@ -26,7 +26,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/client/booking-v1-booking-client-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "bookingId": integer, required.
@@ -72,9 +71,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"bookingId":{"type":"integer","format":"int64"}},"required":["bookingId"],"additionalProperties":true,"description":"Parameters of `booking.v1.booking.client.list`."}"#,
+    []
+);
+
 /// The `result` of `booking.v1.booking.client.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "bookingClient": array of object, optional.
@@ -111,8 +116,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"bookingClient":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":true},"additionalProperties":true,"description":"The `result` of `booking.v1.booking.client.list`."}"#,
+    [ListResponseBookingClientItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseBookingClientItem {
     /// Wire name "id": integer, optional.
@@ -140,8 +151,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseBookingClientItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseBookingClientItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseBookingClientItem,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ListResponseBookingClientItemType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseBookingClientItemType {
     /// Wire name "code": string, optional.
@@ -168,6 +185,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseBookingClientItemType {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseBookingClientItemType);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseBookingClientItemType,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"module":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.client.list";
@@ -197,7 +221,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/client/booking-v1-booking-client-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "bookingId": integer, required.
@@ -255,8 +278,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"bookingId":{"type":"integer","format":"int64"},"clients":{"type":"array","items":{"$dep":0}}},"required":["bookingId","clients"],"additionalProperties":true,"description":"Parameters of `booking.v1.booking.client.set`."}"#,
+    [SetRequestClientsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestClientsItem {
     /// Wire name "id": integer, required.
@@ -307,8 +336,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItem {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestClientsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestClientsItem,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"type":{"$dep":0}},"required":["id","type"],"additionalProperties":true}"#,
+    [SetRequestClientsItemType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestClientsItemType {
     /// Wire name "code": string, optional.
@@ -364,6 +399,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItemType {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestClientsItemType);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestClientsItemType,
+    r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"module":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `booking.v1.booking.client.set`.
 pub type SetResponse = bool;
 
@@ -395,7 +437,6 @@ pub async fn unset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/client/booking-v1-booking-client-unset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnsetRequest {
     /// Wire name "bookingId": integer, required.
@@ -440,6 +481,13 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnsetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnsetRequest,
+    r#"{"type":"object","properties":{"bookingId":{"type":"integer","format":"int64"}},"required":["bookingId"],"additionalProperties":true,"description":"Parameters of `booking.v1.booking.client.unset`."}"#,
+    []
+);
 
 /// The `result` of `booking.v1.booking.client.unset`.
 pub type UnsetResponse = bool;

@@ -26,7 +26,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "bookingId": integer, required.
@@ -72,9 +71,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"bookingId":{"type":"integer","format":"int64"}},"required":["bookingId"],"additionalProperties":true,"description":"Parameters of `booking.v1.booking.externalData.list`."}"#,
+    []
+);
+
 /// The `result` of `booking.v1.booking.externalData.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "entityTypeId": string, optional.
@@ -116,6 +121,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"externalData":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `booking.v1.booking.externalData.list`."}"#,
+    [ListResponseExternalDataItem]
+);
+
 /// The type `booking.external_data_2`, defined once in `types`.
 pub type ListResponseExternalDataItem = super::super::super::super::types::booking::ExternalData2;
 
@@ -147,7 +159,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "bookingId": integer, required.
@@ -206,6 +217,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"bookingId":{"type":"integer","format":"int64"},"externalData":{"type":"array","items":{"$dep":0}}},"required":["bookingId","externalData"],"additionalProperties":true,"description":"Parameters of `booking.v1.booking.externalData.set`."}"#,
+    [SetRequestExternalDataItem]
+);
+
 /// The type `booking.external_data`, defined once in `types`.
 pub type SetRequestExternalDataItem = super::super::super::super::types::booking::ExternalData;
 
@@ -240,7 +258,6 @@ pub async fn unset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/booking/external-data/booking-v1-booking-externaldata-unset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnsetRequest {
     /// Wire name "bookingId": integer, required.
@@ -285,6 +302,13 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnsetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnsetRequest,
+    r#"{"type":"object","properties":{"bookingId":{"type":"integer","format":"int64"}},"required":["bookingId"],"additionalProperties":true,"description":"Parameters of `booking.v1.booking.externalData.unset`."}"#,
+    []
+);
 
 /// The `result` of `booking.v1.booking.externalData.unset`.
 pub type UnsetResponse = bool;

@@ -26,7 +26,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "resourceId": integer, required.
@@ -72,9 +71,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"resourceId":{"type":"integer","format":"int64"}},"required":["resourceId"],"additionalProperties":true,"description":"Parameters of `booking.v1.resource.slots.list`."}"#,
+    []
+);
+
 /// The `result` of `booking.v1.resource.slots.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "from": integer, optional.
@@ -132,8 +137,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"from":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"slotSize":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"slots":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"weekDays":true},"additionalProperties":true,"description":"The `result` of `booking.v1.resource.slots.list`."}"#,
+    [ListResponseSlotsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseSlotsItem {
     /// Wire name "from": integer, optional.
@@ -186,6 +197,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseSlotsItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseSlotsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseSlotsItem,
+    r#"{"type":"object","properties":{"from":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"slotSize":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]},"to":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"weekDays":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resource.slots.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -214,7 +232,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "resourceId": integer, required.
@@ -272,8 +289,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"resourceId":{"type":"integer","format":"int64"},"slots":{"type":"array","items":{"$dep":0}}},"required":["resourceId","slots"],"additionalProperties":true,"description":"Parameters of `booking.v1.resource.slots.set`."}"#,
+    [SetRequestSlotsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestSlotsItem {
     /// Wire name "from": integer, required.
@@ -353,6 +376,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSlotsItem {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSlotsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestSlotsItem,
+    r#"{"type":"object","properties":{"from":{"type":"integer","format":"int64"},"slotSize":{"type":"integer","format":"int64"},"timezone":{"type":"string"},"to":{"type":"integer","format":"int64"},"weekDays":{"type":"array","items":{"type":"string"}}},"required":["from","slotSize","timezone","to","weekDays"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `booking.v1.resource.slots.set`.
 pub type SetResponse = bool;
 
@@ -384,7 +414,6 @@ pub async fn unset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-unset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnsetRequest {
     /// Wire name "resourceId": integer, required.
@@ -429,6 +458,13 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnsetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnsetRequest,
+    r#"{"type":"object","properties":{"resourceId":{"type":"integer","format":"int64"}},"required":["resourceId"],"additionalProperties":true,"description":"Parameters of `booking.v1.resource.slots.unset`."}"#,
+    []
+);
 
 /// The `result` of `booking.v1.resource.slots.unset`.
 pub type UnsetResponse = bool;

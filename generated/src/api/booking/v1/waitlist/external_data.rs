@@ -26,7 +26,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/external-data/booking-v1-waitlist-externaldata-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "waitListId": integer, required.
@@ -72,9 +71,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"waitListId":{"type":"integer","format":"int64"}},"required":["waitListId"],"additionalProperties":true,"description":"Parameters of `booking.v1.waitlist.externalData.list`."}"#,
+    []
+);
+
 /// The `result` of `booking.v1.waitlist.externalData.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
     /// Wire name "entityTypeId": string, optional.
@@ -116,6 +121,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponse,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"externalData":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `booking.v1.waitlist.externalData.list`."}"#,
+    [ListResponseExternalDataItem]
+);
+
 /// The type `booking.external_data_2`, defined once in `types`.
 pub type ListResponseExternalDataItem = super::super::super::super::types::booking::ExternalData2;
 
@@ -147,7 +159,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/external-data/booking-v1-waitlist-externaldata-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "externalData": array of object, required.
@@ -206,6 +217,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"externalData":{"type":"array","items":{"$dep":0}},"waitListId":{"type":"integer","format":"int64"}},"required":["externalData","waitListId"],"additionalProperties":true,"description":"Parameters of `booking.v1.waitlist.externalData.set`."}"#,
+    [SetRequestExternalDataItem]
+);
+
 /// The type `booking.external_data`, defined once in `types`.
 pub type SetRequestExternalDataItem = super::super::super::super::types::booking::ExternalData;
 
@@ -240,7 +258,6 @@ pub async fn unset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/waitlist/external-data/booking-v1-waitlist-externaldata-unset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnsetRequest {
     /// Wire name "waitListId": integer, required.
@@ -285,6 +302,13 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnsetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UnsetRequest,
+    r#"{"type":"object","properties":{"waitListId":{"type":"integer","format":"int64"}},"required":["waitListId"],"additionalProperties":true,"description":"Parameters of `booking.v1.waitlist.externalData.unset`."}"#,
+    []
+);
 
 /// The `result` of `booking.v1.waitlist.externalData.unset`.
 pub type UnsetResponse = bool;

@@ -26,7 +26,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/layout-blocks/crm-activity-layout-blocks-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "activityId": integer, required.
@@ -93,9 +92,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"activityId":{"type":"integer","format":"int64"},"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"type":"integer","format":"int64"}},"required":["activityId","entityId","entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.layout.blocks.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.layout.blocks.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "success": boolean, optional.
@@ -118,6 +123,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.layout.blocks.delete`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.activity.layout.blocks.delete";
@@ -152,7 +164,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/layout-blocks/crm-activity-layout-blocks-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "activityId": integer, required.
@@ -219,9 +230,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"activityId":{"type":"integer","format":"int64"},"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"type":"integer","format":"int64"}},"required":["activityId","entityId","entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.activity.layout.blocks.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.activity.layout.blocks.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "layout": object, optional.
@@ -245,8 +262,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"layout":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.layout.blocks.get`."}"#,
+    [GetResponseLayout]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseLayout {
     /// Wire name "blocks": object, optional.
@@ -269,6 +292,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLayout {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseLayout);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseLayout,
+    r#"{"type":"object","properties":{"blocks":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseLayoutBlocks]
+);
 
 /// The type `crm.blocks`, defined once in `types`.
 pub type GetResponseLayoutBlocks = super::super::super::super::types::crm::Blocks;
@@ -306,7 +336,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/layout-blocks/crm-activity-layout-blocks-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "activityId": integer, required.
@@ -380,8 +409,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"activityId":{"type":"integer","format":"int64"},"entityId":{"type":"integer","format":"int64"},"entityTypeId":{"type":"integer","format":"int64"},"layout":{"$dep":0}},"required":["activityId","entityId","entityTypeId","layout"],"additionalProperties":true,"description":"Parameters of `crm.activity.layout.blocks.set`."}"#,
+    [SetRequestLayout]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestLayout {
     /// Wire name "blocks": object, optional.
@@ -428,12 +463,18 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestLayout {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestLayout);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestLayout,
+    r#"{"type":"object","properties":{"blocks":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SetRequestLayoutBlocks]
+);
+
 /// The type `crm.blocks`, defined once in `types`.
 pub type SetRequestLayoutBlocks = super::super::super::super::types::crm::Blocks;
 
 /// The `result` of `crm.activity.layout.blocks.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "success": boolean, optional.
@@ -456,6 +497,13 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponse,
+    r#"{"type":"object","properties":{"success":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.activity.layout.blocks.set`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "crm.activity.layout.blocks.set";

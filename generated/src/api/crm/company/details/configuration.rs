@@ -26,7 +26,6 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/custom-form/crm-company-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -64,6 +63,13 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForceCommonScopeForAllRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.company.details.configuration.forceCommonScopeForAll`."}"#,
+    []
+);
+
 /// The `result` of `crm.company.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
 
@@ -93,7 +99,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/custom-form/crm-company-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "scope": string, optional.
@@ -151,6 +156,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"scope":{"anyOf":[{"$dep":0},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.company.details.configuration.get`."}"#,
+    [GetRequestScope]
+);
+
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.company.details.configuration.get`.
@@ -185,7 +197,6 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/custom-form/crm-company-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "scope": string, optional.
@@ -243,6 +254,13 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResetRequest,
+    r#"{"type":"object","properties":{"scope":{"anyOf":[{"$dep":0},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.company.details.configuration.reset`."}"#,
+    [ResetRequestScope]
+);
+
 pub type ResetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.company.details.configuration.reset`.
@@ -274,7 +292,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/custom-form/crm-company-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
@@ -346,8 +363,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"data":{"type":"array","items":{"$dep":0}},"scope":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["data"],"additionalProperties":true,"description":"Parameters of `crm.company.details.configuration.set`."}"#,
+    [SetRequestDataItem, SetRequestScope]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
     /// Wire name "elements": array of object, optional.
@@ -426,8 +449,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestDataItem,
+    r#"{"type":"object","properties":{"elements":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"type":"string"},"title":{"type":"string"},"type":{"type":"string"}},"required":["name","title","type"],"additionalProperties":true}"#,
+    [SetRequestDataItemElementsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItemElementsItem {
     /// Wire name "name": string, required.
@@ -505,10 +534,16 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemElementsItem {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItemElementsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestDataItemElementsItem,
+    r#"{"type":"object","properties":{"name":{"type":"string"},"optionFlags":{"anyOf":[{"$dep":0},{"type":"null"}]},"options":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["name"],"additionalProperties":true}"#,
+    [SetRequestDataItemElementsItemOptionFlags, SetRequestDataItemElementsItemOptions]
+);
+
 pub type SetRequestDataItemElementsItemOptionFlags = super::super::super::super::enums::IntV1V0;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItemElementsItemOptions {
     /// Wire name "defaultAddressType": integer, optional.
@@ -567,6 +602,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemElementsItemOptions 
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItemElementsItemOptions);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestDataItemElementsItemOptions,
+    r#"{"type":"object","properties":{"defaultAddressType":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"defaultCountry":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type SetRequestScope = super::super::super::super::enums::PC;
 

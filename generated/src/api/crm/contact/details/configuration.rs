@@ -26,7 +26,6 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -64,6 +63,13 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForceCommonScopeForAllRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.contact.details.configuration.forceCommonScopeForAll`."}"#,
+    []
+);
+
 /// The `result` of `crm.contact.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
 
@@ -93,7 +99,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "scope": string, optional.
@@ -149,11 +154,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.contact.details.configuration.get`."}"#,
+    []
+);
+
 /// The `result` of `crm.contact.details.configuration.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "elements": array of object, optional.
@@ -195,8 +206,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"elements":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemElementsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemElementsItem {
     /// Wire name "name": string, optional.
@@ -233,8 +250,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemElementsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemElementsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemElementsItem,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"optionFlags":{"anyOf":[{"type":"string"},{"type":"null"}]},"options":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemElementsItemOptions]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemElementsItemOptions {
     /// Wire name "defaultCountry": string, optional.
@@ -260,6 +283,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemElementsItemOptions {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemElementsItemOptions);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemElementsItemOptions,
+    r#"{"type":"object","properties":{"defaultCountry":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.details.configuration.get";
@@ -287,7 +317,6 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "scope": string, optional.
@@ -343,6 +372,13 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResetRequest,
+    r#"{"type":"object","properties":{"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.contact.details.configuration.reset`."}"#,
+    []
+);
+
 /// The `result` of `crm.contact.details.configuration.reset`.
 pub type ResetResponse = bool;
 
@@ -372,7 +408,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
@@ -441,6 +476,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"data":{"type":"array","items":{"$dep":0}},"scope":{"anyOf":[{"type":"string"},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["data"],"additionalProperties":true,"description":"Parameters of `crm.contact.details.configuration.set`."}"#,
+    [SetRequestDataItem]
+);
 
 /// The type `crm.data_2`, defined once in `types`.
 pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;

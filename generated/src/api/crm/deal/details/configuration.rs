@@ -26,7 +26,6 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Wire name "extras": object, optional.
@@ -76,8 +75,14 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForceCommonScopeForAllRequest,
+    r#"{"type":"object","properties":{"extras":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.deal.details.configuration.forceCommonScopeForAll`."}"#,
+    [ForceCommonScopeForAllRequestExtras]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -127,6 +132,13 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForceCommonScopeForAllRequestExtras,
+    r#"{"type":"object","properties":{"dealCategoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.deal.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
 
@@ -156,7 +168,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "extras": object, optional.
@@ -228,8 +239,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"extras":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.deal.details.configuration.get`."}"#,
+    [GetRequestExtras, GetRequestScope]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -279,6 +296,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestExtras,
+    r#"{"type":"object","properties":{"dealCategoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.deal.details.configuration.get`.
@@ -313,7 +337,6 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "extras": object, optional.
@@ -385,8 +408,14 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResetRequest,
+    r#"{"type":"object","properties":{"extras":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.deal.details.configuration.reset`."}"#,
+    [ResetRequestExtras, ResetRequestScope]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -436,6 +465,13 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResetRequestExtras,
+    r#"{"type":"object","properties":{"dealCategoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type ResetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.deal.details.configuration.reset`.
@@ -467,7 +503,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/custom-form/crm-deal-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
@@ -550,11 +585,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"data":{"type":"array","items":{"$dep":0}},"extras":{"anyOf":[{"$dep":1},{"type":"null"}]},"scope":{"anyOf":[{"$dep":2},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["data"],"additionalProperties":true,"description":"Parameters of `crm.deal.details.configuration.set`."}"#,
+    [SetRequestDataItem, SetRequestExtras, SetRequestScope]
+);
+
 /// The type `crm.data_3`, defined once in `types`.
 pub type SetRequestDataItem = super::super::super::super::types::crm::Data3;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -603,6 +644,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestExtras {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestExtras);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestExtras,
+    r#"{"type":"object","properties":{"dealCategoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 pub type SetRequestScope = super::super::super::super::enums::PC;
 

@@ -25,7 +25,6 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-forceCommonScopeForAll.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -88,8 +87,14 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForceCommonScopeForAllRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"extras":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.item.details.configuration.forceCommonScopeForAll`."}"#,
+    [ForceCommonScopeForAllRequestExtras]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -139,6 +144,13 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForceCommonScopeForAllRequestExtras,
+    r#"{"type":"object","properties":{"dealCategoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.item.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
 
@@ -167,7 +179,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -251,8 +262,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"extras":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.item.details.configuration.get`."}"#,
+    [GetRequestExtras, GetRequestScope]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestExtras {
     /// Wire name "categoryId": integer, optional.
@@ -312,6 +329,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestExtras,
+    r#"{"type":"object","properties":{"categoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dealCategoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.item.details.configuration.get`.
@@ -345,7 +369,6 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "entityTypeId": integer, required.
@@ -429,8 +452,14 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResetRequest,
+    r#"{"type":"object","properties":{"entityTypeId":{"type":"integer","format":"int64"},"extras":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.item.details.configuration.reset`."}"#,
+    [ResetRequestExtras, ResetRequestScope]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -480,6 +509,13 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResetRequestExtras,
+    r#"{"type":"object","properties":{"dealCategoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 pub type ResetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.item.details.configuration.reset`.
@@ -510,7 +546,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/item-details-configuration/crm-item-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
@@ -602,6 +637,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"data":{"type":"array","items":{"$dep":0}},"entityTypeId":{"type":"integer","format":"int64"},"extras":true,"scope":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["data","entityTypeId"],"additionalProperties":true,"description":"Parameters of `crm.item.details.configuration.set`."}"#,
+    [SetRequestDataItem, SetRequestScope]
+);
 
 /// The type `crm.data_2`, defined once in `types`.
 pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;

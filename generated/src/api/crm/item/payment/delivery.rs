@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "deliveryId": integer, required.
@@ -83,6 +82,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"deliveryId":{"type":"integer","format":"int64"},"paymentId":{"type":"integer","format":"int64"}},"required":["deliveryId","paymentId"],"additionalProperties":true,"description":"Parameters of `crm.item.payment.delivery.add`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.payment.delivery.add`.
 pub type AddResponse = i64;
 
@@ -114,7 +120,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -159,6 +164,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `crm.item.payment.delivery.delete`."}"#,
+    []
+);
+
 /// The `result` of `crm.item.payment.delivery.delete`.
 pub type DeleteResponse = bool;
 
@@ -190,7 +202,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), required.
@@ -259,11 +270,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"$dep":0},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"paymentId":{"type":"integer","format":"int64"}},"required":["filter","paymentId"],"additionalProperties":true,"description":"Parameters of `crm.item.payment.delivery.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `crm.item.payment.delivery.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "deliveryId": integer, optional.
@@ -305,6 +322,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"deliveryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"paymentId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"quantity":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.payment.delivery.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -333,7 +357,6 @@ pub async fn set_delivery(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/payment/delivery-in-payment/crm-item-payment-delivery-set-delivery.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetDeliveryRequest {
     /// Wire name "deliveryId": integer, required.
@@ -387,6 +410,13 @@ impl ::bitrix24_runtime::loose::Loose for SetDeliveryRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetDeliveryRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetDeliveryRequest,
+    r#"{"type":"object","properties":{"deliveryId":{"type":"integer","format":"int64"},"id":{"type":"integer","format":"int64"}},"required":["deliveryId","id"],"additionalProperties":true,"description":"Parameters of `crm.item.payment.delivery.setDelivery`."}"#,
+    []
+);
 
 /// The `result` of `crm.item.payment.delivery.setDelivery`.
 pub type SetDeliveryResponse = bool;

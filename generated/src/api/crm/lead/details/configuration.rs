@@ -26,7 +26,6 @@ pub async fn force_common_scope_for_all(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/custom-form/crm-lead-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequest {
     /// Wire name "extras": object, optional.
@@ -76,8 +75,14 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForceCommonScopeForAllRequest,
+    r#"{"type":"object","properties":{"extras":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.lead.details.configuration.forceCommonScopeForAll`."}"#,
+    [ForceCommonScopeForAllRequestExtras]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ForceCommonScopeForAllRequestExtras {
     /// Wire name "leadCustomerType": integer, optional.
@@ -132,6 +137,13 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ForceCommonScopeForAllRequestExtras,
+    r#"{"type":"object","properties":{"leadCustomerType":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ForceCommonScopeForAllRequestExtrasLeadCustomerType]
+);
+
 pub type ForceCommonScopeForAllRequestExtrasLeadCustomerType = super::super::super::super::enums::IntV1V2;
 
 /// The `result` of `crm.lead.details.configuration.forceCommonScopeForAll`.
@@ -163,7 +175,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/custom-form/crm-lead-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "extras": object, optional.
@@ -235,8 +246,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"extras":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.lead.details.configuration.get`."}"#,
+    [GetRequestExtras, GetRequestScope]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestExtras {
     /// Wire name "lead.customer.type": integer, optional.
@@ -291,6 +308,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestExtras,
+    r#"{"type":"object","properties":{"lead.customer.type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetRequestExtrasLeadCustomerType]
+);
+
 pub type GetRequestExtrasLeadCustomerType = super::super::super::super::enums::IntV1V2;
 
 pub type GetRequestScope = super::super::super::super::enums::PC;
@@ -327,7 +351,6 @@ pub async fn reset(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/custom-form/crm-lead-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequest {
     /// Wire name "extras": object, optional.
@@ -399,8 +422,14 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResetRequest,
+    r#"{"type":"object","properties":{"extras":{"anyOf":[{"$dep":0},{"type":"null"}]},"scope":{"anyOf":[{"$dep":1},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.lead.details.configuration.reset`."}"#,
+    [ResetRequestExtras, ResetRequestScope]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ResetRequestExtras {
     /// Wire name "lead.customer.type": integer, optional.
@@ -455,6 +484,13 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ResetRequestExtras,
+    r#"{"type":"object","properties":{"lead.customer.type":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [ResetRequestExtrasLeadCustomerType]
+);
+
 pub type ResetRequestExtrasLeadCustomerType = super::super::super::super::enums::IntV1V2;
 
 pub type ResetRequestScope = super::super::super::super::enums::PC;
@@ -488,7 +524,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/custom-form/crm-lead-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
@@ -571,11 +606,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"data":{"type":"array","items":{"$dep":0}},"extras":{"anyOf":[{"$dep":1},{"type":"null"}]},"scope":{"anyOf":[{"$dep":2},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["data"],"additionalProperties":true,"description":"Parameters of `crm.lead.details.configuration.set`."}"#,
+    [SetRequestDataItem, SetRequestExtras, SetRequestScope]
+);
+
 /// The type `crm.data_3`, defined once in `types`.
 pub type SetRequestDataItem = super::super::super::super::types::crm::Data3;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestExtras {
     /// Wire name "leadCustomerType": integer, optional.
@@ -629,6 +670,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestExtras {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestExtras);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestExtras,
+    r#"{"type":"object","properties":{"leadCustomerType":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SetRequestExtrasLeadCustomerType]
+);
 
 pub type SetRequestExtrasLeadCustomerType = super::super::super::super::enums::IntV1V2;
 

@@ -23,7 +23,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/products/crm-product-property-enumeration-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -60,6 +59,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.product.property.enumeration.fields`."}"#,
+    []
+);
 
 /// The `result` of `crm.product.property.enumeration.fields`.
 pub type FieldsResponse = ::serde_json::Value;

@@ -23,7 +23,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/products/crm-product-property-settings-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Wire name "propertyType": string, optional.
@@ -82,6 +81,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","properties":{"propertyType":{"anyOf":[{"type":"string"},{"type":"null"}]},"userType":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `crm.product.property.settings.fields`."}"#,
+    []
+);
 
 /// The `result` of `crm.product.property.settings.fields`.
 pub type FieldsResponse = ::serde_json::Value;

@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -81,11 +80,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"preset":{"$dep":1}},"required":["fields","preset"],"additionalProperties":true,"description":"Parameters of `crm.requisite.preset.field.add`."}"#,
+    [AddRequestFields, AddRequestPreset]
+);
+
 /// The type `crm.fields_12`, defined once in `types`.
 pub type AddRequestFields = super::super::super::super::types::crm::Fields12;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestPreset {
     /// Wire name "ID": integer, optional.
@@ -132,6 +137,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestPreset {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestPreset);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestPreset,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.preset.field.add`.
 pub type AddResponse = i64;
 
@@ -160,7 +172,6 @@ pub async fn availabletoadd(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-available-to-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AvailabletoaddRequest {
     /// Wire name "preset": object, required.
@@ -205,8 +216,14 @@ impl ::bitrix24_runtime::loose::Loose for AvailabletoaddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AvailabletoaddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AvailabletoaddRequest,
+    r#"{"type":"object","properties":{"preset":{"$dep":0}},"required":["preset"],"additionalProperties":true,"description":"Parameters of `crm.requisite.preset.field.availabletoadd`."}"#,
+    [AvailabletoaddRequestPreset]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AvailabletoaddRequestPreset {
     /// Wire name "ID": integer, optional.
@@ -253,6 +270,13 @@ impl ::bitrix24_runtime::loose::Loose for AvailabletoaddRequestPreset {
 
 ::bitrix24_runtime::loose_deserialize!(AvailabletoaddRequestPreset);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AvailabletoaddRequestPreset,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.preset.field.availabletoadd`.
 pub type AvailabletoaddResponse = Vec<String>;
 
@@ -281,7 +305,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -332,8 +355,14 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"preset":{"$dep":0}},"required":["ID","preset"],"additionalProperties":true,"description":"Parameters of `crm.requisite.preset.field.delete`."}"#,
+    [DeleteRequestPreset]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequestPreset {
     /// Wire name "ID": integer, optional.
@@ -380,6 +409,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequestPreset {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequestPreset);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequestPreset,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.preset.field.delete`.
 pub type DeleteResponse = bool;
 
@@ -408,7 +444,6 @@ pub async fn fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -446,6 +481,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    FieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `crm.requisite.preset.field.fields`."}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.preset.field.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
@@ -477,7 +519,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "ID": integer, required.
@@ -528,8 +569,14 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"preset":{"$dep":0}},"required":["ID","preset"],"additionalProperties":true,"description":"Parameters of `crm.requisite.preset.field.get`."}"#,
+    [GetRequestPreset]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestPreset {
     /// Wire name "ID": integer, optional.
@@ -576,9 +623,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestPreset {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestPreset);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestPreset,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.preset.field.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "FIELD_NAME": string, optional.
@@ -626,6 +679,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IN_SHORT_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `crm.requisite.preset.field.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.preset.field.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -651,7 +711,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "preset": object, required.
@@ -696,8 +755,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"preset":{"$dep":0}},"required":["preset"],"additionalProperties":true,"description":"Parameters of `crm.requisite.preset.field.list`."}"#,
+    [ListRequestPreset]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestPreset {
     /// Wire name "ID": integer, optional.
@@ -744,11 +809,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPreset {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestPreset);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequestPreset,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `crm.requisite.preset.field.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "FIELD_NAME": string, optional.
@@ -796,6 +867,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"IN_SHORT_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.requisite.preset.field.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -821,7 +899,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/presets/fields/crm-requisite-preset-field-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ID": integer, required.
@@ -886,11 +963,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"},"fields":{"$dep":0},"preset":{"$dep":1}},"required":["ID","fields","preset"],"additionalProperties":true,"description":"Parameters of `crm.requisite.preset.field.update`."}"#,
+    [UpdateRequestFields, UpdateRequestPreset]
+);
+
 /// The type `crm.fields_12`, defined once in `types`.
 pub type UpdateRequestFields = super::super::super::super::types::crm::Fields12;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestPreset {
     /// Wire name "ID": integer, optional.
@@ -936,6 +1019,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestPreset {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestPreset);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestPreset,
+    r#"{"type":"object","properties":{"ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `crm.requisite.preset.field.update`.
 pub type UpdateResponse = bool;

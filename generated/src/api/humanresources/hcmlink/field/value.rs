@@ -24,7 +24,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/hcm-link/humanresources-hcmlink-field-value-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "company": string, required.
@@ -92,8 +91,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"company":{"type":"string"},"data":{"type":"array","items":{"$dep":0}},"job":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["company","data"],"additionalProperties":true,"description":"Parameters of `humanresources.hcmlink.field.value.set`."}"#,
+    [SetRequestDataItem, SetRequestJob]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
     /// Wire name "employee": string, required.
@@ -157,8 +162,14 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestDataItem,
+    r#"{"type":"object","properties":{"employee":{"type":"string"},"field":{"type":"string"},"value":{"type":"string"}},"required":["employee","field","value"],"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestJob {
     /// Wire name "fields": object, required.
@@ -208,12 +219,18 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestJob);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequestJob,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true}"#,
+    [SetRequestJobFields]
+);
+
 /// The type `humanresources.hcmlink.fields`, defined once in `types`.
 pub type SetRequestJobFields = super::super::super::super::types::humanresources_hcmlink::Fields;
 
 /// The `result` of `humanresources.hcmlink.field.value.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
     /// Wire name "errors": array of any JSON, optional.
@@ -242,6 +259,13 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetResponse,
+    r#"{"type":"object","properties":{"errors":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"status":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `humanresources.hcmlink.field.value.set`."}"#,
+    [SetResponseStatus]
+);
 
 pub type SetResponseStatus = super::super::super::super::enums::OkError;
 

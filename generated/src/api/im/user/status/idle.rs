@@ -23,7 +23,6 @@ pub async fn end(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-status-idle-end.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EndRequest {
     /// Keys not declared in the spec, kept as received.
@@ -61,6 +60,13 @@ impl ::bitrix24_runtime::loose::Loose for EndRequest {
 
 ::bitrix24_runtime::loose_deserialize!(EndRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EndRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `im.user.status.idle.end`."}"#,
+    []
+);
+
 /// The `result` of `im.user.status.idle.end`.
 pub type EndResponse = bool;
 
@@ -89,7 +95,6 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/users/im-user-status-idle-start.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "AGO": integer, optional.
@@ -135,6 +140,13 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StartRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartRequest,
+    r#"{"type":"object","properties":{"AGO":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `im.user.status.idle.start`."}"#,
+    []
+);
 
 /// The `result` of `im.user.status.idle.start`.
 pub type StartResponse = bool;

@@ -24,7 +24,6 @@ pub async fn notify(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NotifyRequest {
     /// Wire name "botId": integer, required.
@@ -117,9 +116,15 @@ impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
 
 ::bitrix24_runtime::loose_deserialize!(NotifyRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    NotifyRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"duration":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"statusMessageCode":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["botId","dialogId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.InputAction.notify`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.v2.Chat.InputAction.notify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NotifyResponse {
     /// Wire name "result": boolean, optional.
@@ -142,6 +147,13 @@ impl ::bitrix24_runtime::loose::Loose for NotifyResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(NotifyResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    NotifyResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.InputAction.notify`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for NotifyRequest {
     const NAME: &'static str = "imbot.v2.Chat.InputAction.notify";

@@ -32,7 +32,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "botId": integer, required.
@@ -110,9 +109,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"complete":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"messageId":{"type":"integer","format":"int64"}},"required":["botId","messageId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.Message.delete`."}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Chat.Message.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "result": boolean, optional.
@@ -135,6 +140,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.Message.delete`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.delete";
@@ -170,7 +182,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "botId": integer, required.
@@ -237,9 +248,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"messageId":{"type":"integer","format":"int64"}},"required":["botId","messageId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.Message.get`."}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Chat.Message.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "message": object, optional.
@@ -267,8 +284,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"message":{"anyOf":[{"$dep":0},{"type":"null"}]},"user":{"anyOf":[{"$dep":1},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.Message.get`."}"#,
+    [GetResponseMessage, GetResponseUser]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessage {
     /// Wire name "authorId": integer, optional.
@@ -348,6 +371,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessage);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseMessage,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isSystem":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"params":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"uuid":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedByOthers":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `imbot.user`, defined once in `types`.
 pub type GetResponseUser = super::super::super::super::types::imbot::User;
 
@@ -385,7 +415,6 @@ pub async fn get_context(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-get-context.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetContextRequest {
     /// Wire name "botId": integer, required.
@@ -463,9 +492,15 @@ impl ::bitrix24_runtime::loose::Loose for GetContextRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetContextRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetContextRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"messageId":{"type":"integer","format":"int64"},"range":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["botId","messageId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.Message.getContext`."}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Chat.Message.getContext`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetContextResponse {
     /// Wire name "hasNextPage": boolean, optional.
@@ -507,8 +542,14 @@ impl ::bitrix24_runtime::loose::Loose for GetContextResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetContextResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetContextResponse,
+    r#"{"type":"object","properties":{"hasNextPage":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"hasPrevPage":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"messages":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"users":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.Message.getContext`."}"#,
+    [GetContextResponseMessagesItem, GetContextResponseUsersItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetContextResponseMessagesItem {
     /// Wire name "authorId": integer, optional.
@@ -582,6 +623,13 @@ impl ::bitrix24_runtime::loose::Loose for GetContextResponseMessagesItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetContextResponseMessagesItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetContextResponseMessagesItem,
+    r#"{"type":"object","properties":{"authorId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"date":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"isSystem":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"text":{"anyOf":[{"type":"string"},{"type":"null"}]},"uuid":{"anyOf":[{"type":"string"},{"type":"null"}]},"viewedByOthers":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The type `imbot.user`, defined once in `types`.
 pub type GetContextResponseUsersItem = super::super::super::super::types::imbot::User;
 
@@ -621,7 +669,6 @@ pub async fn read(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-read.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadRequest {
     /// Wire name "botId": integer, required.
@@ -702,9 +749,15 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ReadRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"messageId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["botId","dialogId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.Message.read`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.v2.Chat.Message.read`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadResponse {
     /// Wire name "chatId": integer, optional.
@@ -746,6 +799,13 @@ impl ::bitrix24_runtime::loose::Loose for ReadResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ReadResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ReadResponse,
+    r#"{"type":"object","properties":{"chatId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"counter":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"lastId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"viewedMessages":{"anyOf":[{"type":"array","items":{"type":"integer","format":"int64"}},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.Message.read`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ReadRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.read";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -781,7 +841,6 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "botId": integer, required.
@@ -862,8 +921,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"fields":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["botId","dialogId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.Message.send`."}"#,
+    [::bitrix24_runtime::DialogId, SendRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFields {
     /// Wire name "attach": any JSON, optional.
@@ -998,8 +1063,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFields,
+    r#"{"type":"object","properties":{"attach":true,"forwardIds":true,"keyboard":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"message":{"anyOf":[{"type":"string"},{"type":"null"}]},"replyId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"system":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"templateId":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlPreview":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [SendRequestFieldsKeyboardItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsKeyboardItem {
     /// Wire name "BG_COLOR_TOKEN": string, optional.
@@ -1069,9 +1140,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsKeyboardItem {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFieldsKeyboardItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFieldsKeyboardItem,
+    r#"{"type":"object","properties":{"BG_COLOR_TOKEN":{"anyOf":[{"type":"string"},{"type":"null"}]},"LINK":{"anyOf":[{"type":"string"},{"type":"null"}]},"TEXT":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Chat.Message.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponse {
     /// Wire name "id": integer, optional.
@@ -1098,6 +1175,13 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendResponse,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"uuidMap":{"anyOf":[{"type":"object","additionalProperties":true},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.Message.send`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.send";
@@ -1135,7 +1219,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/messages/chat-message-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "botId": integer, required.
@@ -1212,8 +1295,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"$dep":0},"messageId":{"type":"integer","format":"int64"}},"required":["botId","fields","messageId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.Message.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "attach": any JSON, optional.
@@ -1293,9 +1382,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"attach":true,"keyboard":true,"message":{"anyOf":[{"type":"string"},{"type":"null"}]},"urlPreview":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `imbot.v2.Chat.Message.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "result": boolean, optional.
@@ -1318,6 +1413,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.Message.update`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.update";

@@ -24,7 +24,6 @@ pub async fn enabled(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-text-field-enabled.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnabledRequest {
     /// Wire name "botId": integer, required.
@@ -105,9 +104,15 @@ impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
 
 ::bitrix24_runtime::loose_deserialize!(EnabledRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EnabledRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"enabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"required":["botId","dialogId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.TextField.enabled`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.v2.Chat.TextField.enabled`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct EnabledResponse {
     /// Wire name "result": boolean, optional.
@@ -130,6 +135,13 @@ impl ::bitrix24_runtime::loose::Loose for EnabledResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(EnabledResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    EnabledResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.TextField.enabled`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for EnabledRequest {
     const NAME: &'static str = "imbot.v2.Chat.TextField.enabled";

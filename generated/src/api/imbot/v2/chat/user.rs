@@ -26,7 +26,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "botId": integer, required.
@@ -104,9 +103,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"userIds":{"type":"array","items":{"type":"integer","format":"int64"}}},"required":["botId","dialogId","userIds"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.User.add`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.v2.Chat.User.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "result": boolean, optional.
@@ -129,6 +134,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.User.add`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.v2.Chat.User.add";
@@ -164,7 +176,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "botId": integer, required.
@@ -242,9 +253,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"userId":{"type":"integer","format":"int64"}},"required":["botId","dialogId","userId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.User.delete`."}"#,
+    [::bitrix24_runtime::DialogId]
+);
+
 /// The `result` of `imbot.v2.Chat.User.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteResponse {
     /// Wire name "result": boolean, optional.
@@ -267,6 +284,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `imbot.v2.Chat.User.delete`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "imbot.v2.Chat.User.delete";
@@ -302,7 +326,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/chats/chat-user-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "botId": integer, required.
@@ -393,6 +416,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"botId":{"type":"integer","format":"int64"},"botToken":{"anyOf":[{"type":"string"},{"type":"null"}]},"dialogId":{"$dep":0},"limit":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]}},"required":["botId","dialogId"],"additionalProperties":true,"description":"Parameters of `imbot.v2.Chat.User.list`."}"#,
+    [::bitrix24_runtime::DialogId, ::bitrix24_runtime::Order]
+);
 
 /// The `result` of `imbot.v2.Chat.User.list`.
 pub type ListResponse = Vec<ListResponseItem>;

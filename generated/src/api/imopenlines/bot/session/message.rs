@@ -24,7 +24,6 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chat-bots/imopenlines-bot-session-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "CHAT_ID": integer, required.
@@ -96,6 +95,13 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"type":"integer","format":"int64"},"MESSAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"NAME":{"anyOf":[{"$dep":0},{"type":"null"}]}},"required":["CHAT_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.bot.session.message.send`."}"#,
+    [SendRequestName]
+);
 
 pub type SendRequestName = super::super::super::super::enums::WelcomeDefault;
 

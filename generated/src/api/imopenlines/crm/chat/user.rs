@@ -25,7 +25,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -106,6 +105,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY":{"type":"integer","format":"int64"},"CRM_ENTITY_TYPE":{"$dep":0},"USER_ID":{"type":"integer","format":"int64"}},"required":["CRM_ENTITY","CRM_ENTITY_TYPE","USER_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.crm.chat.user.add`."}"#,
+    [AddRequestCrmEntityType]
+);
+
 pub type AddRequestCrmEntityType = super::super::super::super::enums::LeadDealCompanyContact;
 
 /// The `result` of `imopenlines.crm.chat.user.add`.
@@ -146,7 +152,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/chats/imopenlines-crm-chat-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "CHAT_ID": integer, optional.
@@ -226,6 +231,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"CHAT_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"CRM_ENTITY":{"type":"integer","format":"int64"},"CRM_ENTITY_TYPE":{"$dep":0},"USER_ID":{"type":"integer","format":"int64"}},"required":["CRM_ENTITY","CRM_ENTITY_TYPE","USER_ID"],"additionalProperties":true,"description":"Parameters of `imopenlines.crm.chat.user.delete`."}"#,
+    [DeleteRequestCrmEntityType]
+);
 
 pub type DeleteRequestCrmEntityType = super::super::super::super::enums::LeadDealCompanyContact;
 

@@ -24,7 +24,6 @@ pub async fn url(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get-file-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UrlRequest {
     /// Wire name "ELEMENT_CODE": string, optional.
@@ -132,6 +131,13 @@ impl ::bitrix24_runtime::loose::Loose for UrlRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UrlRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UrlRequest,
+    r#"{"type":"object","properties":{"ELEMENT_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ELEMENT_ID":{"type":"integer","format":"int64"},"FIELD_ID":{"type":"integer","format":"int64"},"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"},"IBLOCK_TYPE_ID":{"$dep":0}},"required":["ELEMENT_ID","FIELD_ID","IBLOCK_ID","IBLOCK_TYPE_ID"],"additionalProperties":true,"description":"Parameters of `lists.element.get.file.url`."}"#,
+    [UrlRequestIblockTypeId]
+);
 
 pub type UrlRequestIblockTypeId = super::super::super::super::enums::ListsBitrixProcessesListsSocnet;
 

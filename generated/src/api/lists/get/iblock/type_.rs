@@ -22,7 +22,6 @@ pub async fn id(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get-iblock-type-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IdRequest {
     /// Wire name "IBLOCK_CODE": string, optional.
@@ -81,6 +80,13 @@ impl ::bitrix24_runtime::loose::Loose for IdRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(IdRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    IdRequest,
+    r#"{"type":"object","properties":{"IBLOCK_CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IBLOCK_ID":{"type":"integer","format":"int64"}},"required":["IBLOCK_ID"],"additionalProperties":true,"description":"Parameters of `lists.get.iblock.type.id`."}"#,
+    []
+);
 
 /// The `result` of `lists.get.iblock.type.id`.
 pub type IdResponse = String;

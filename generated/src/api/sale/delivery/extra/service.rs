@@ -27,7 +27,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -180,6 +179,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DELIVERY_ID":{"type":"integer","format":"int64"},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ITEMS":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"NAME":{"type":"string"},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"$dep":2}},"required":["DELIVERY_ID","NAME","TYPE"],"additionalProperties":true,"description":"Parameters of `sale.delivery.extra.service.add`."}"#,
+    [AddRequestActive, AddRequestItemsItem, AddRequestType]
+);
+
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 /// The type `delivery.item`, defined once in `types`.
@@ -223,7 +229,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "ID": integer, required.
@@ -269,6 +274,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"ID":{"type":"integer","format":"int64"}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.extra.service.delete`."}"#,
+    []
+);
+
 /// The `result` of `sale.delivery.extra.service.delete`.
 pub type DeleteResponse = bool;
 
@@ -305,7 +317,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "DELIVERY_ID": integer, required.
@@ -351,11 +362,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"DELIVERY_ID":{"type":"integer","format":"int64"}},"required":["DELIVERY_ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.extra.service.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.delivery.extra.service.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
     /// Wire name "ACTIVE": string, optional.
@@ -435,8 +452,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItem,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ITEMS":{"anyOf":[{"type":"array","items":{"$dep":0}},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseItemItemsItem]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItemItemsItem {
     /// Wire name "CODE": string, optional.
@@ -473,6 +496,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemItemsItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemItemsItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseItemItemsItem,
+    r#"{"type":"object","properties":{"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRICE":{"anyOf":[{"type":"string"},{"type":"null"}]},"TITLE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.delivery.extra.service.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -505,7 +535,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/extra-service/sale-delivery-extra-service-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "ACTIVE": string, optional.
@@ -659,6 +688,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"$dep":0},{"type":"null"}]},"CODE":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"type":"integer","format":"int64"},"ITEMS":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]},"NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"PRICE":{"anyOf":[{"type":"number","format":"double"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["ID"],"additionalProperties":true,"description":"Parameters of `sale.delivery.extra.service.update`."}"#,
+    [UpdateRequestActive, UpdateRequestItemsItem]
+);
 
 pub type UpdateRequestActive = ::bitrix24_runtime::YesNo;
 

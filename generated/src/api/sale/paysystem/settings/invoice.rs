@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-settings-invoice-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "BX_REST_HANDLER": any JSON, optional.
@@ -98,9 +97,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"BX_REST_HANDLER":true,"INVOICE_ID":{"type":"integer","format":"int64"},"PAY_SYSTEM_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["INVOICE_ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.settings.invoice.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.settings.invoice.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "PS_WORK_MODE_IFRAME": string, optional.
@@ -143,6 +148,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"PS_WORK_MODE_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_SERVICE_ID_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_SERVICE_KEY_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.paysystem.settings.invoice.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.paysystem.settings.invoice.get";

@@ -24,7 +24,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-settings-payment-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "PAYMENT_ID": integer, required.
@@ -80,9 +79,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"PAYMENT_ID":{"type":"integer","format":"int64"},"PAY_SYSTEM_ID":{"type":"integer","format":"int64"}},"required":["PAYMENT_ID","PAY_SYSTEM_ID"],"additionalProperties":true,"description":"Parameters of `sale.paysystem.settings.payment.get`."}"#,
+    []
+);
+
 /// The `result` of `sale.paysystem.settings.payment.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "PS_WORK_MODE_IFRAME": string, optional.
@@ -125,6 +130,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"PS_WORK_MODE_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_SERVICE_ID_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"REST_SERVICE_KEY_IFRAME":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `sale.paysystem.settings.payment.get`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.paysystem.settings.payment.get";

@@ -28,7 +28,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -73,8 +72,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.backlog.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "createdBy": integer, optional.
@@ -145,9 +150,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"type":"integer","format":"int64"},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["groupId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.backlog.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "createdBy": integer, optional.
@@ -189,6 +200,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.backlog.add`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -217,7 +235,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -262,6 +279,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.backlog.delete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.backlog.delete`.
 pub type DeleteResponse = Vec<::serde_json::Value>;
 
@@ -293,7 +317,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -338,9 +361,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.backlog.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.backlog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "createdBy": integer, optional.
@@ -382,6 +411,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.backlog.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -408,7 +444,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -446,6 +481,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `tasks.api.scrum.backlog.getFields`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.backlog.getFields`.
 pub type GetFieldsResponse = ::std::collections::BTreeMap<
     String,
@@ -453,7 +495,6 @@ pub type GetFieldsResponse = ::std::collections::BTreeMap<
 >;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValue {
     /// Wire name "createdBy": one of several shapes, optional.
@@ -490,8 +531,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValue,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"$dep":0},{"type":"null"}]},"groupId":{"anyOf":[{"$dep":1},{"type":"null"}]},"modifiedBy":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetFieldsResponseValueCreatedBy, GetFieldsResponseValueGroupId,
+    GetFieldsResponseValueModifiedBy]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueCreatedBy {
@@ -521,8 +569,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedBy {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueCreatedBy,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueCreatedByObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueCreatedByObject {
     /// Wire name "type": string, optional.
@@ -546,8 +600,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedByObject 
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedByObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueCreatedByObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueGroupId {
@@ -577,8 +637,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupId {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueGroupId,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueGroupIdObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueGroupIdObject {
     /// Wire name "type": string, optional.
@@ -602,8 +668,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupIdObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupIdObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueGroupIdObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueModifiedBy {
@@ -633,8 +705,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedBy {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueModifiedBy,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueModifiedByObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueModifiedByObject {
     /// Wire name "type": string, optional.
@@ -657,6 +735,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedByObject
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedByObject);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueModifiedByObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.getFields";
@@ -685,7 +770,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/backlog/tasks-api-scrum-backlog-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -735,8 +819,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.backlog.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "createdBy": integer, optional.
@@ -806,9 +896,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.backlog.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "createdBy": integer, optional.
@@ -849,6 +945,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.backlog.update`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.update";

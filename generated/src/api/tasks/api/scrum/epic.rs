@@ -29,7 +29,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -74,8 +73,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.epic.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "color": string, optional.
@@ -196,9 +201,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"files":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"groupId":{"type":"integer","format":"int64"},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"}},"required":["groupId","name"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.epic.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "color": string, optional.
@@ -266,6 +277,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.epic.add`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -294,7 +312,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -339,6 +356,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.epic.delete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.epic.delete`.
 pub type DeleteResponse = ::serde_json::Value;
 
@@ -370,7 +394,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -415,9 +438,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.epic.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.epic.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "color": string, optional.
@@ -491,8 +520,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"files":{"anyOf":[{"$dep":0},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.epic.get`."}"#,
+    [GetResponseFiles]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFiles {
     /// Wire name "CUSTOM_DATA": object, optional.
@@ -626,8 +661,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFiles {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFiles);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFiles,
+    r#"{"type":"object","properties":{"CUSTOM_DATA":{"anyOf":[{"$dep":0},{"type":"null"}]},"EDIT_FORM_LABEL":{"anyOf":[{"type":"string"},{"type":"null"}]},"EDIT_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"ENTITY_VALUE_ID":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IS_SEARCHABLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"MANDATORY":{"anyOf":[{"type":"string"},{"type":"null"}]},"MULTIPLE":{"anyOf":[{"type":"string"},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"SHOW_FILTER":{"anyOf":[{"type":"string"},{"type":"null"}]},"SHOW_IN_LIST":{"anyOf":[{"type":"string"},{"type":"null"}]},"SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAG":{"anyOf":[{"type":"string"},{"type":"null"}]},"USER_TYPE":{"anyOf":[{"$dep":2},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"XML_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetResponseFilesCustomData, GetResponseFilesSettings, GetResponseFilesUserType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesCustomData {
     /// Wire name "PHOTO_TEMPLATE": string, optional.
@@ -651,8 +692,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesCustomData {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesCustomData);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesCustomData,
+    r#"{"type":"object","properties":{"PHOTO_TEMPLATE":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesSettings {
     /// Wire name "IBLOCK_ID": string, optional.
@@ -689,8 +736,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesSettings {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesSettings);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesSettings,
+    r#"{"type":"object","properties":{"IBLOCK_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"SECTION_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"UF_TO_SAVE_ALLOW_EDIT":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesUserType {
     /// Wire name "BASE_TYPE": string, optional.
@@ -738,6 +791,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesUserType {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesUserType);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseFilesUserType,
+    r#"{"type":"object","properties":{"BASE_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"CLASS_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"DESCRIPTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"TAG":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"USER_TYPE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -764,7 +824,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -802,6 +861,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `tasks.api.scrum.epic.getFields`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.epic.getFields`.
 pub type GetFieldsResponse = ::std::collections::BTreeMap<
     String,
@@ -809,7 +875,6 @@ pub type GetFieldsResponse = ::std::collections::BTreeMap<
 >;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValue {
     /// Wire name "color": one of several shapes, optional.
@@ -877,8 +942,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValue,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"$dep":0},{"type":"null"}]},"createdBy":{"anyOf":[{"$dep":1},{"type":"null"}]},"description":{"anyOf":[{"$dep":2},{"type":"null"}]},"files":{"anyOf":[{"$dep":3},{"type":"null"}]},"groupId":{"anyOf":[{"$dep":4},{"type":"null"}]},"modifiedBy":{"anyOf":[{"$dep":5},{"type":"null"}]},"name":{"anyOf":[{"$dep":6},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetFieldsResponseValueColor, GetFieldsResponseValueCreatedBy,
+    GetFieldsResponseValueDescription, GetFieldsResponseValueFiles,
+    GetFieldsResponseValueGroupId, GetFieldsResponseValueModifiedBy,
+    GetFieldsResponseValueName]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueColor {
@@ -914,8 +988,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueColor {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueColor);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueColor, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetFieldsResponseValueColorObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueColorObject {
     /// Wire name "type": string, optional.
@@ -939,8 +1018,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueColorObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueColorObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueColorObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueCreatedBy {
@@ -970,8 +1055,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedBy {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueCreatedBy,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueCreatedByObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueCreatedByObject {
     /// Wire name "type": string, optional.
@@ -995,8 +1086,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedByObject 
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedByObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueCreatedByObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueDescription {
@@ -1032,8 +1129,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDescription {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDescription);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueDescription, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetFieldsResponseValueDescriptionObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueDescriptionObject {
     /// Wire name "type": string, optional.
@@ -1057,8 +1159,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDescriptionObjec
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDescriptionObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueDescriptionObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueFiles {
     /// Wire name "type": string, optional.
@@ -1082,8 +1190,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueFiles {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueFiles);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueFiles,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueGroupId {
@@ -1113,8 +1227,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupId {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueGroupId,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueGroupIdObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueGroupIdObject {
     /// Wire name "type": string, optional.
@@ -1138,8 +1258,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupIdObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupIdObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueGroupIdObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueModifiedBy {
@@ -1169,8 +1295,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedBy {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueModifiedBy,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueModifiedByObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueModifiedByObject {
     /// Wire name "type": string, optional.
@@ -1194,8 +1326,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedByObject
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedByObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueModifiedByObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueName {
@@ -1231,8 +1369,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueName {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueName);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueName, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetFieldsResponseValueNameObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueNameObject {
     /// Wire name "type": string, optional.
@@ -1255,6 +1398,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueNameObject {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueNameObject);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueNameObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.getFields";
@@ -1285,7 +1435,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1365,11 +1514,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.epic.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `tasks.api.scrum.epic.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "color": string, optional.
@@ -1437,6 +1592,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1493,7 +1655,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/epic/tasks-api-scrum-epic-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1548,8 +1709,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.epic.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "color": string, optional.
@@ -1662,8 +1829,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"fields":{"anyOf":[{"$dep":0},{"type":"null"}]},"files":true,"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    [UpdateRequestFieldsFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsFields {
     /// Wire name "color": string, optional.
@@ -1743,9 +1916,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFieldsFields,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"files":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.epic.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "color": string, optional.
@@ -1812,6 +1991,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.epic.update`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.update";

@@ -30,7 +30,6 @@ pub async fn add_stage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-add-stage.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddStageRequest {
     /// Wire name "fields": object, required.
@@ -75,8 +74,14 @@ impl ::bitrix24_runtime::loose::Loose for AddStageRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddStageRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddStageRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.kanban.addStage`."}"#,
+    [AddStageRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddStageRequestFields {
     /// Wire name "color": string, optional.
@@ -164,6 +169,13 @@ impl ::bitrix24_runtime::loose::Loose for AddStageRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddStageRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddStageRequestFields,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sprintId":{"type":"integer","format":"int64"},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["name","sprintId"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.kanban.addStage`.
 pub type AddStageResponse = i64;
 
@@ -195,7 +207,6 @@ pub async fn add_task(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-add-task.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddTaskRequest {
     /// Wire name "sprintId": integer, required.
@@ -262,6 +273,13 @@ impl ::bitrix24_runtime::loose::Loose for AddTaskRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddTaskRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddTaskRequest,
+    r#"{"type":"object","properties":{"sprintId":{"type":"integer","format":"int64"},"stageId":{"type":"integer","format":"int64"},"taskId":{"type":"integer","format":"int64"}},"required":["sprintId","stageId","taskId"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.kanban.addTask`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.kanban.addTask`.
 pub type AddTaskResponse = bool;
 
@@ -293,7 +311,6 @@ pub async fn delete_stage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-delete-stage.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteStageRequest {
     /// Wire name "stageId": integer, required.
@@ -339,6 +356,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteStageRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteStageRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteStageRequest,
+    r#"{"type":"object","properties":{"stageId":{"type":"integer","format":"int64"}},"required":["stageId"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.kanban.deleteStage`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.kanban.deleteStage`.
 pub type DeleteStageResponse = bool;
 
@@ -370,7 +394,6 @@ pub async fn delete_task(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-delete-task.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteTaskRequest {
     /// Wire name "sprintId": integer, required.
@@ -426,6 +449,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteTaskRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteTaskRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteTaskRequest,
+    r#"{"type":"object","properties":{"sprintId":{"type":"integer","format":"int64"},"taskId":{"type":"integer","format":"int64"}},"required":["sprintId","taskId"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.kanban.deleteTask`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.kanban.deleteTask`.
 pub type DeleteTaskResponse = bool;
 
@@ -455,7 +485,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -493,9 +522,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `tasks.api.scrum.kanban.getFields`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.kanban.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponse {
     /// Wire name "fields": object, optional.
@@ -519,8 +554,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponse,
+    r#"{"type":"object","properties":{"fields":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.kanban.getFields`."}"#,
+    [GetFieldsResponseFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFields {
     /// Wire name "color": object, optional.
@@ -567,8 +608,16 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseFields,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"anyOf":[{"$dep":1},{"type":"null"}]},"sort":{"anyOf":[{"$dep":2},{"type":"null"}]},"sprintId":{"anyOf":[{"$dep":3},{"type":"null"}]},"type":{"anyOf":[{"$dep":4},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetFieldsResponseFieldsColor, GetFieldsResponseFieldsName,
+    GetFieldsResponseFieldsSort, GetFieldsResponseFieldsSprintId,
+    GetFieldsResponseFieldsType]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFieldsColor {
     /// Wire name "type": string, optional.
@@ -592,8 +641,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsColor {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsColor);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseFieldsColor,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFieldsName {
     /// Wire name "type": string, optional.
@@ -617,8 +672,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsName {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsName);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseFieldsName,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFieldsSort {
     /// Wire name "type": string, optional.
@@ -642,8 +703,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsSort {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsSort);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseFieldsSort,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFieldsSprintId {
     /// Wire name "type": string, optional.
@@ -667,8 +734,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsSprintId {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsSprintId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseFieldsSprintId,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseFieldsType {
     /// Wire name "type": string, optional.
@@ -691,6 +764,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsType {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsType);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseFieldsType,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.getFields";
@@ -719,7 +799,6 @@ pub async fn get_stages(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-get-stages.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetStagesRequest {
     /// Wire name "sprintId": integer, required.
@@ -765,11 +844,17 @@ impl ::bitrix24_runtime::loose::Loose for GetStagesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetStagesRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetStagesRequest,
+    r#"{"type":"object","properties":{"sprintId":{"type":"integer","format":"int64"}},"required":["sprintId"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.kanban.getStages`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.kanban.getStages`.
 pub type GetStagesResponse = Vec<GetStagesResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetStagesResponseItem {
     /// Wire name "color": string, optional.
@@ -821,6 +906,13 @@ impl ::bitrix24_runtime::loose::Loose for GetStagesResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetStagesResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetStagesResponseItem,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"string"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetStagesRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.getStages";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -849,7 +941,6 @@ pub async fn update_stage(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/kanban/tasks-api-scrum-kanban-update-stage.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateStageRequest {
     /// Wire name "fields": object, required.
@@ -907,8 +998,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStageRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateStageRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateStageRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"stageId":{"type":"integer","format":"int64"}},"required":["fields","stageId"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.kanban.updateStage`."}"#,
+    [UpdateStageRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateStageRequestFields {
     /// Wire name "color": string, optional.
@@ -997,6 +1094,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStageRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateStageRequestFields);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateStageRequestFields,
+    r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The `result` of `tasks.api.scrum.kanban.updateStage`.
 pub type UpdateStageResponse = bool;

@@ -31,7 +31,6 @@ pub async fn add(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
@@ -76,8 +75,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.sprint.add`."}"#,
+    [AddRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
     /// Wire name "createdBy": integer, optional.
@@ -198,9 +203,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddRequestFields,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"type":"integer","format":"int64"},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["groupId","name"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.sprint.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
     /// Wire name "createdBy": integer, optional.
@@ -292,6 +303,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AddResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"goal":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.sprint.add`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -320,7 +338,6 @@ pub async fn complete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
     /// Wire name "id": integer, required.
@@ -365,9 +382,15 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.sprint.complete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.sprint.complete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponse {
     /// Wire name "createdBy": integer, optional.
@@ -459,6 +482,13 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
 
 ::bitrix24_runtime::loose_deserialize!(CompleteResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    CompleteResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"goal":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.sprint.complete`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for CompleteRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.complete";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -487,7 +517,6 @@ pub async fn delete(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
@@ -532,6 +561,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DeleteRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.sprint.delete`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.sprint.delete`.
 pub type DeleteResponse = Vec<::serde_json::Value>;
 
@@ -563,7 +599,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, optional.
@@ -619,9 +654,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sprintId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.sprint.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.sprint.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "createdBy": integer, optional.
@@ -713,6 +754,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"goal":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.sprint.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -739,7 +787,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -777,6 +824,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `tasks.api.scrum.sprint.getFields`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.sprint.getFields`.
 pub type GetFieldsResponse = ::std::collections::BTreeMap<
     String,
@@ -784,7 +838,6 @@ pub type GetFieldsResponse = ::std::collections::BTreeMap<
 >;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValue {
     /// Wire name "createdBy": one of several shapes, optional.
@@ -858,8 +911,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValue,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"$dep":0},{"type":"null"}]},"dateEnd":{"anyOf":[{"$dep":1},{"type":"null"}]},"dateStart":{"anyOf":[{"$dep":2},{"type":"null"}]},"groupId":{"anyOf":[{"$dep":3},{"type":"null"}]},"modifiedBy":{"anyOf":[{"$dep":4},{"type":"null"}]},"name":{"anyOf":[{"$dep":5},{"type":"null"}]},"sort":{"anyOf":[{"$dep":6},{"type":"null"}]},"status":{"anyOf":[{"$dep":7},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetFieldsResponseValueCreatedBy, GetFieldsResponseValueDateEnd,
+    GetFieldsResponseValueDateStart, GetFieldsResponseValueGroupId,
+    GetFieldsResponseValueModifiedBy, GetFieldsResponseValueName,
+    GetFieldsResponseValueSort, GetFieldsResponseValueStatus]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueCreatedBy {
@@ -889,8 +951,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedBy {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueCreatedBy,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueCreatedByObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueCreatedByObject {
     /// Wire name "type": string, optional.
@@ -914,8 +982,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedByObject 
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedByObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueCreatedByObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueDateEnd {
@@ -951,8 +1025,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDateEnd {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDateEnd);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueDateEnd, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetFieldsResponseValueDateEndObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueDateEndObject {
     /// Wire name "type": string, optional.
@@ -976,8 +1055,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDateEndObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDateEndObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueDateEndObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueDateStart {
@@ -1013,8 +1098,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDateStart {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDateStart);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueDateStart, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetFieldsResponseValueDateStartObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueDateStartObject {
     /// Wire name "type": string, optional.
@@ -1038,8 +1128,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDateStartObject 
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDateStartObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueDateStartObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueGroupId {
@@ -1069,8 +1165,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupId {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueGroupId,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueGroupIdObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueGroupIdObject {
     /// Wire name "type": string, optional.
@@ -1094,8 +1196,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupIdObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupIdObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueGroupIdObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueModifiedBy {
@@ -1125,8 +1233,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedBy {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueModifiedBy,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueModifiedByObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueModifiedByObject {
     /// Wire name "type": string, optional.
@@ -1150,8 +1264,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedByObject
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedByObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueModifiedByObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueName {
@@ -1187,8 +1307,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueName {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueName);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueName, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetFieldsResponseValueNameObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueNameObject {
     /// Wire name "type": string, optional.
@@ -1212,8 +1337,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueNameObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueNameObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueNameObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueSort {
@@ -1243,8 +1374,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueSort {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueSort);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueSort,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueSortObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueSortObject {
     /// Wire name "type": string, optional.
@@ -1268,8 +1405,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueSortObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueSortObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueSortObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueStatus {
@@ -1305,8 +1448,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueStatus {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueStatus);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueStatus, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetFieldsResponseValueStatusObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueStatusObject {
     /// Wire name "type": string, optional.
@@ -1329,6 +1477,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueStatusObject {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueStatusObject);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueStatusObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.getFields";
@@ -1359,7 +1514,6 @@ pub async fn list(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
@@ -1439,11 +1593,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListRequest,
+    r#"{"type":"object","properties":{"filter":{"anyOf":[{"$dep":0},{"type":"null"}]},"order":{"anyOf":[{"$dep":1},{"type":"null"}]},"select":{"anyOf":[{"type":"array","items":{"type":"string"}},{"type":"null"}]},"start":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.sprint.list`."}"#,
+    [::bitrix24_runtime::Filter, ::bitrix24_runtime::Order]
+);
+
 /// The `result` of `tasks.api.scrum.sprint.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "createdBy": integer, optional.
@@ -1535,6 +1695,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ListResponseItem,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"goal":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1600,7 +1767,6 @@ pub async fn start(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
     /// Wire name "id": integer, required.
@@ -1645,9 +1811,15 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 
 ::bitrix24_runtime::loose_deserialize!(StartRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.sprint.start`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.sprint.start`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartResponse {
     /// Wire name "createdBy": integer, optional.
@@ -1739,6 +1911,13 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
 
 ::bitrix24_runtime::loose_deserialize!(StartResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    StartResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"goal":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.sprint.start`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for StartRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.start";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1767,7 +1946,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -1817,8 +1995,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.sprint.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "dateEnd": string, optional.
@@ -1919,9 +2103,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"dateEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.sprint.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "createdBy": integer, optional.
@@ -2012,6 +2202,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateEnd":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateStart":{"anyOf":[{"type":"string"},{"type":"null"}]},"entityType":{"anyOf":[{"type":"string"},{"type":"null"}]},"goal":{"anyOf":[{"type":"string"},{"type":"null"}]},"groupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"status":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.sprint.update`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.update";

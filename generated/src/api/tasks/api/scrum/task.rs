@@ -26,7 +26,6 @@ pub async fn get(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/task/tasks-api-scrum-task-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "id": integer, required.
@@ -71,9 +70,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"id":{"type":"integer","format":"int64"}},"required":["id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.task.get`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.task.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
     /// Wire name "createdBy": integer, optional.
@@ -128,6 +133,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponse,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"epicId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storyPoints":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.task.get`."}"#,
+    []
+);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.task.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -154,7 +166,6 @@ pub async fn get_fields(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/task/tasks-api-scrum-task-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -192,6 +203,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsRequest,
+    r#"{"type":"object","additionalProperties":true,"description":"Parameters of `tasks.api.scrum.task.getFields`."}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.task.getFields`.
 pub type GetFieldsResponse = ::std::collections::BTreeMap<
     String,
@@ -199,7 +217,6 @@ pub type GetFieldsResponse = ::std::collections::BTreeMap<
 >;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValue {
     /// Wire name "createdBy": one of several shapes, optional.
@@ -254,8 +271,16 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValue {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValue);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValue,
+    r#"{"type":"object","properties":{"createdBy":{"anyOf":[{"$dep":0},{"type":"null"}]},"entityId":{"anyOf":[{"$dep":1},{"type":"null"}]},"epicId":{"anyOf":[{"$dep":2},{"type":"null"}]},"modifiedBy":{"anyOf":[{"$dep":3},{"type":"null"}]},"sort":{"anyOf":[{"$dep":4},{"type":"null"}]},"storyPoints":{"anyOf":[{"$dep":5},{"type":"null"}]}},"additionalProperties":true}"#,
+    [GetFieldsResponseValueCreatedBy, GetFieldsResponseValueEntityId,
+    GetFieldsResponseValueEpicId, GetFieldsResponseValueModifiedBy,
+    GetFieldsResponseValueSort, GetFieldsResponseValueStoryPoints]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueCreatedBy {
@@ -285,8 +310,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedBy {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueCreatedBy,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueCreatedByObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueCreatedByObject {
     /// Wire name "type": string, optional.
@@ -310,8 +341,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedByObject 
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedByObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueCreatedByObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueEntityId {
@@ -341,8 +378,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueEntityId {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueEntityId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueEntityId,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueEntityIdObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueEntityIdObject {
     /// Wire name "type": string, optional.
@@ -366,8 +409,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueEntityIdObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueEntityIdObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueEntityIdObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueEpicId {
@@ -397,8 +446,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueEpicId {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueEpicId);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueEpicId,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueEpicIdObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueEpicIdObject {
     /// Wire name "type": string, optional.
@@ -422,8 +477,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueEpicIdObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueEpicIdObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueEpicIdObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueModifiedBy {
@@ -453,8 +514,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedBy {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedBy);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueModifiedBy,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueModifiedByObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueModifiedByObject {
     /// Wire name "type": string, optional.
@@ -478,8 +545,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedByObject
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedByObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueModifiedByObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueSort {
@@ -509,8 +582,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueSort {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueSort);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueSort,
+    r#"{"anyOf":[{"$dep":0},{"type":"integer","format":"int64"}]}"#,
+    [GetFieldsResponseValueSortObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueSortObject {
     /// Wire name "type": string, optional.
@@ -534,8 +613,14 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueSortObject {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueSortObject);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueSortObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum GetFieldsResponseValueStoryPoints {
@@ -571,8 +656,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueStoryPoints {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueStoryPoints);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueStoryPoints, r#"{"anyOf":[{"$dep":0},{"type":"string"}]}"#,
+    [GetFieldsResponseValueStoryPointsObject]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsResponseValueStoryPointsObject {
     /// Wire name "type": string, optional.
@@ -595,6 +685,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueStoryPointsObjec
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueStoryPointsObject);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetFieldsResponseValueStoryPointsObject,
+    r#"{"type":"object","properties":{"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.task.getFields";
@@ -623,7 +720,6 @@ pub async fn update(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/task/tasks-api-scrum-task-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
@@ -673,8 +769,14 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0},"id":{"type":"integer","format":"int64"}},"required":["fields","id"],"additionalProperties":true,"description":"Parameters of `tasks.api.scrum.task.update`."}"#,
+    [UpdateRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
     /// Wire name "entityId": integer, optional.
@@ -754,9 +856,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateRequestFields,
+    r#"{"type":"object","properties":{"entityId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"epicId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"storyPoints":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.api.scrum.task.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
     /// Wire name "data": boolean, optional.
@@ -794,6 +902,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    UpdateResponse,
+    r#"{"type":"object","properties":{"data":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"errors":{"anyOf":[{"type":"array","items":true},{"type":"null"}]},"status":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.api.scrum.task.update`."}"#,
+    [UpdateResponseStatus]
+);
 
 pub type UpdateResponseStatus = super::super::super::super::enums::SuccessError;
 

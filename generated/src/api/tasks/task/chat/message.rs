@@ -27,7 +27,6 @@ pub async fn send(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-chat-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
     /// Wire name "fields": object, required.
@@ -72,8 +71,14 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequest,
+    r#"{"type":"object","properties":{"fields":{"$dep":0}},"required":["fields"],"additionalProperties":true,"description":"Parameters of `tasks.task.chat.message.send`."}"#,
+    [SendRequestFields]
+);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFields {
     /// Wire name "taskId": integer, required.
@@ -124,9 +129,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFields);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendRequestFields,
+    r#"{"type":"object","properties":{"taskId":{"type":"integer","format":"int64"},"text":{"type":"string"}},"required":["taskId","text"],"additionalProperties":true}"#,
+    []
+);
+
 /// The `result` of `tasks.task.chat.message.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendResponse {
     /// Wire name "result": boolean, optional.
@@ -149,6 +160,13 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SendResponse,
+    r#"{"type":"object","properties":{"result":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The `result` of `tasks.task.chat.message.send`."}"#,
+    []
+);
 
 impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "tasks.task.chat.message.send";

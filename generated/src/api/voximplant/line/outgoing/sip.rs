@@ -24,7 +24,6 @@ pub async fn set(
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-sip-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "CONFIG_ID": integer, required.
@@ -69,6 +68,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SetRequest,
+    r#"{"type":"object","properties":{"CONFIG_ID":{"type":"integer","format":"int64"}},"required":["CONFIG_ID"],"additionalProperties":true,"description":"Parameters of `voximplant.line.outgoing.sip.set`."}"#,
+    []
+);
 
 /// The `result` of `voximplant.line.outgoing.sip.set`.
 pub type SetResponse = i64;

@@ -18,7 +18,6 @@ pub async fn get(
 
 /// Parameters of `crm.deal.details.configuration.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
     /// Wire name "scope": string, optional.
@@ -71,10 +70,16 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequest,
+    r#"{"type":"object","properties":{"scope":{"anyOf":[{"$dep":0},{"type":"null"}]},"userId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"extras":{"anyOf":[{"$dep":1},{"type":"null"}]}},"description":"Parameters of `crm.deal.details.configuration.get`."}"#,
+    [GetRequestScope, GetRequestExtras]
+);
+
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestExtras {
     /// Wire name "dealCategoryId": integer, optional.
@@ -107,11 +112,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestExtras);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetRequestExtras,
+    r#"{"type":"object","properties":{"dealCategoryId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}}}"#,
+    []
+);
+
 /// The `result` of `crm.deal.details.configuration.get`.
 pub type GetResponse = Vec<GetResponseSection>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseSection {
     /// Wire name "name": string, optional.
@@ -150,8 +161,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSection {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseSection);
 
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseSection,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"$dep":0},{"type":"null"}]},"elements":{"anyOf":[{"type":"array","items":{"$dep":1}},{"type":"null"}]}}}"#,
+    [GetResponseSectionType, GetResponseElement]
+);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseElement {
     /// Wire name "name": string, optional.
@@ -194,6 +211,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseElement {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseElement);
+
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    GetResponseElement,
+    r#"{"type":"object","properties":{"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"optionFlags":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"options":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"parent":{"anyOf":[{"$dep":0},{"type":"null"}],"description":"Back-reference to the owning section."}}}"#,
+    [GetResponseSection]
+);
 
 pub type GetResponseSectionType = super::super::super::super::enums::Section;
 
