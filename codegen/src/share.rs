@@ -20,10 +20,11 @@
 //!    array's key without a trailing `s` when at least 3 characters remain; a key that is a
 //!    placeholder (`{id}`, `*`, `<n>`) or digits gives way to the parent's key; no key at all
 //!    gives `shape`). When different shapes of one scope want one name, the shape used by more
-//!    specs keeps the bare name and the others get `<name>_2`, `<name>_3`, … in order of
-//!    (users descending, canonical JSON ascending). This is the only case where adding a page
-//!    can rename a type. A name already taken by a type (say a docs-named one) also moves a
-//!    shape to the next free suffix.
+//!    specs keeps the bare name and each other one is named after what its users' names have
+//!    in common besides the scope (`crm.lead.add` and `crm.lead.update` make `lead_fields`);
+//!    one whose users share nothing else, or whose name is taken, gets `<name>_2`, `<name>_3`,
+//!    … in order of (users descending, canonical JSON ascending). A page added can rename a
+//!    type only here: when it changes which shape is used most, or which users a shape has.
 //!    Outermost shapes go first: a shared object becomes one type with its nested shapes inside;
 //!    then the rule runs again over the type schemas too, so a nested shape that several specs
 //!    or types use is shared in a later round (at most [`MAX_ROUNDS`] rounds). A shape that
@@ -661,7 +662,8 @@ fn identical(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> u
             collect(&t.scope, &format!("type {}", t.name), &t.schema);
         }
         // New shared shapes, grouped by wanted name.
-        let mut wants: BTreeMap<(String, String), Vec<(usize, String)>> = BTreeMap::new();
+        let mut wants: BTreeMap<(String, String), Vec<(usize, String, Option<String>)>> =
+            BTreeMap::new();
         for ((scope, canon), (users, keys)) in &seen {
             if users.len() < 2 || known.contains_key(&(scope.clone(), canon.clone())) {
                 continue;
@@ -670,25 +672,38 @@ fn identical(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> u
                 .iter()
                 .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
                 .map_or("shape".to_owned(), |(k, _)| k.clone());
-            wants
-                .entry((scope.clone(), best))
-                .or_default()
-                .push((users.len(), canon.clone()));
+            let context = context(scope, &best, users);
+            wants.entry((scope.clone(), best)).or_default().push((
+                users.len(),
+                canon.clone(),
+                context,
+            ));
         }
         let mut new = 0;
         for ((scope, base), mut shapes) in wants {
             shapes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
             let mut i = 1;
-            for (_, canon) in shapes {
-                let name = loop {
-                    let n = if i == 1 {
-                        format!("{scope}.{base}")
-                    } else {
-                        format!("{scope}.{base}_{i}")
-                    };
-                    i += 1;
-                    if !types.contains_key(&n) {
-                        break n;
+            for (rank, (_, canon, context)) in shapes.into_iter().enumerate() {
+                // The most used shape takes the bare name; another one is named after what
+                // its users have in common (`crm.lead.add` and `crm.lead.update` give
+                // `lead_fields`), so its name does not depend on the other shapes.
+                let by_context = context
+                    .filter(|_| rank > 0)
+                    .map(|c| format!("{scope}.{c}_{base}"))
+                    .filter(|n| !types.contains_key(n));
+                let name = if let Some(n) = by_context {
+                    n
+                } else {
+                    loop {
+                        let n = if i == 1 {
+                            format!("{scope}.{base}")
+                        } else {
+                            format!("{scope}.{base}_{i}")
+                        };
+                        i += 1;
+                        if !types.contains_key(&n) {
+                            break n;
+                        }
                     }
                 };
                 let schema: Value = serde_json::from_str(&canon).unwrap_or(Value::Null);
@@ -733,6 +748,50 @@ fn identical(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> u
         }
     }
     replaced
+}
+
+/// What the users of a shape have in common, as a name prefix: the segments of their names
+/// (`crm.lead.add`, `crm.data_3`) found in every one of them, in the first one's order,
+/// without the scope's own segments, version segments (`v1`) and a type's `_N` suffix, snake
+/// case, and without the type's own base name; `None` when nothing is left.
+fn context(scope: &str, base: &str, users: &BTreeSet<User>) -> Option<String> {
+    let segments = |u: &str| -> Vec<String> {
+        // `spec method:Classic:crm.lead.add`, `spec event:onCrmDealAdd`, `type crm.data_3`.
+        let name = u.rsplit([' ', ':']).next().unwrap_or(u);
+        name.split('.')
+            .map(|seg| {
+                let seg = match seg.rsplit_once('_') {
+                    Some((head, n))
+                        if !head.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        head
+                    }
+                    _ => seg,
+                };
+                snake_words(seg)
+            })
+            .collect()
+    };
+    let scope_segments: Vec<String> = scope.split('.').map(snake_words).collect();
+    let mut all = users.iter().map(|u| segments(u));
+    let first = all.next()?;
+    let rest: Vec<Vec<String>> = all.collect();
+    let mut out: Vec<String> = Vec::new();
+    for seg in first {
+        let version =
+            seg.len() > 1 && seg.starts_with('v') && seg[1..].bytes().all(|b| b.is_ascii_digit());
+        if seg.is_empty()
+            || version
+            || scope_segments.contains(&seg)
+            || out.contains(&seg)
+            || seg == base
+            || !rest.iter().all(|r| r.contains(&seg))
+        {
+            continue;
+        }
+        out.push(seg);
+    }
+    (!out.is_empty()).then(|| out.join("_"))
 }
 
 fn lookup(known: &BTreeMap<(String, String), String>, scope: &str, c: &Value) -> Option<Value> {
@@ -1034,6 +1093,30 @@ mod tests {
             got,
             [("x.item", &sorted(&row_b())), ("x.item_2", &sorted(&row()))]
         );
+    }
+
+    #[test]
+    fn a_shape_that_loses_the_bare_name_is_named_after_its_users() {
+        let r = share(&[
+            input("x.a.add", "x", wrap("fields", row())),
+            input("x.b.add", "x", wrap("fields", row())),
+            input("x.c.add", "x", wrap("fields", row())),
+            input("method:Classic:x.v1.lead.add", "x", wrap("fields", row_b())),
+            input("method:V3:x.v1.lead.update", "x", wrap("fields", row_b())),
+        ]);
+        let names: Vec<&str> = r.types.iter().map(|t| t.name.as_str()).collect();
+        // `x` (the scope) and `v1` (a version) say nothing; `lead` is what the users share.
+        assert_eq!(names, ["x.fields", "x.lead_fields"]);
+        // A shape whose users share nothing but the scope still takes a number.
+        let r = share(&[
+            input("x.a.add", "x", wrap("fields", row())),
+            input("x.b.add", "x", wrap("fields", row())),
+            input("x.c.add", "x", wrap("fields", row())),
+            input("x.d.get", "x", wrap("fields", row_b())),
+            input("x.e.list", "x", wrap("fields", row_b())),
+        ]);
+        let names: Vec<&str> = r.types.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["x.fields", "x.fields_2"]);
     }
 
     #[test]

@@ -3881,8 +3881,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmAddressRegister`."}"#,
         [CrmAddressRegisterDataFields]
     );
-    /// The type `crm.fields_9`, defined once in `types`.
-    pub type CrmAddressRegisterDataFields = super::super::api::types::crm::Fields9;
+    /// The type `crm.fields_4`, defined once in `types`.
+    pub type CrmAddressRegisterDataFields = super::super::api::types::crm::Fields4;
     /// The `data` of the event `onCrmAddressUnregister`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-unregister.html>.
@@ -3914,8 +3914,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmAddressUnregister`."}"#,
         [CrmAddressUnregisterDataFields]
     );
-    /// The type `crm.fields_9`, defined once in `types`.
-    pub type CrmAddressUnregisterDataFields = super::super::api::types::crm::Fields9;
+    /// The type `crm.fields_4`, defined once in `types`.
+    pub type CrmAddressUnregisterDataFields = super::super::api::types::crm::Fields4;
     /// The `data` of the event `onCrmBankDetailAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-add.html>.
@@ -5518,8 +5518,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDocumentGeneratorDocumentAdd`."}"#,
         [CrmDocumentGeneratorDocumentAddDataFields]
     );
-    /// The type `crm.fields_6`, defined once in `types`.
-    pub type CrmDocumentGeneratorDocumentAddDataFields = super::super::api::types::crm::Fields6;
+    /// The type `crm.fields_3`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentAddDataFields = super::super::api::types::crm::Fields3;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-delete.html>.
@@ -5550,8 +5550,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDocumentGeneratorDocumentDelete`."}"#,
         [CrmDocumentGeneratorDocumentDeleteDataFields]
     );
-    /// The type `crm.fields_6`, defined once in `types`.
-    pub type CrmDocumentGeneratorDocumentDeleteDataFields = super::super::api::types::crm::Fields6;
+    /// The type `crm.fields_3`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentDeleteDataFields = super::super::api::types::crm::Fields3;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-update.html>.
@@ -5582,8 +5582,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The `data` of the event `onCrmDocumentGeneratorDocumentUpdate`."}"#,
         [CrmDocumentGeneratorDocumentUpdateDataFields]
     );
-    /// The type `crm.fields_6`, defined once in `types`.
-    pub type CrmDocumentGeneratorDocumentUpdateDataFields = super::super::api::types::crm::Fields6;
+    /// The type `crm.fields_3`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentUpdateDataFields = super::super::api::types::crm::Fields3;
     /// The `data` of the event `onCrmDynamicItemAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-add.html>.
@@ -6681,8 +6681,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUserFieldAdd`."}"#,
         [CrmRequisiteUserFieldAddDataFields]
     );
-    /// The type `crm.fields_5`, defined once in `types`.
-    pub type CrmRequisiteUserFieldAddDataFields = super::super::api::types::crm::Fields5;
+    /// The type `crm.fields_2`, defined once in `types`.
+    pub type CrmRequisiteUserFieldAddDataFields = super::super::api::types::crm::Fields2;
     /// The `data` of the event `onCrmRequisiteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-delete.html>.
@@ -6714,8 +6714,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUserFieldDelete`."}"#,
         [CrmRequisiteUserFieldDeleteDataFields]
     );
-    /// The type `crm.fields_5`, defined once in `types`.
-    pub type CrmRequisiteUserFieldDeleteDataFields = super::super::api::types::crm::Fields5;
+    /// The type `crm.fields_2`, defined once in `types`.
+    pub type CrmRequisiteUserFieldDeleteDataFields = super::super::api::types::crm::Fields2;
     /// The `data` of the event `onCrmRequisiteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-set-enum-values.html>.
@@ -6747,8 +6747,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUserFieldSetEnumValues`."}"#,
         [CrmRequisiteUserFieldSetEnumValuesDataFields]
     );
-    /// The type `crm.fields_5`, defined once in `types`.
-    pub type CrmRequisiteUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields5;
+    /// The type `crm.fields_2`, defined once in `types`.
+    pub type CrmRequisiteUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields2;
     /// The `data` of the event `onCrmRequisiteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-update.html>.
@@ -6780,8 +6780,8 @@ pub mod crm {
         r#"{"type":"object","properties":{"FIELDS":{"$dep":0}},"required":["FIELDS"],"additionalProperties":true,"description":"The `data` of the event `onCrmRequisiteUserFieldUpdate`."}"#,
         [CrmRequisiteUserFieldUpdateDataFields]
     );
-    /// The type `crm.fields_5`, defined once in `types`.
-    pub type CrmRequisiteUserFieldUpdateDataFields = super::super::api::types::crm::Fields5;
+    /// The type `crm.fields_2`, defined once in `types`.
+    pub type CrmRequisiteUserFieldUpdateDataFields = super::super::api::types::crm::Fields2;
     /// The `data` of the event `onCrmTimelineCommentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Add.html>.

@@ -396,8 +396,8 @@ pub type AddRequestImportance = super::super::enums::HighNormalLow;
 
 pub type AddRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
-/// The type `calendar.meeting_2`, defined once in `types`.
-pub type AddRequestMeeting = super::super::types::calendar::Meeting2;
+/// The type `calendar.event_meeting`, defined once in `types`.
+pub type AddRequestMeeting = super::super::types::calendar::EventMeeting;
 
 pub type AddRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
@@ -468,8 +468,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
 
 pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
 
-/// The type `calendar.rrule_2`, defined once in `types`.
-pub type AddRequestRrule = super::super::types::calendar::Rrule2;
+/// The type `calendar.event_rrule`, defined once in `types`.
+pub type AddRequestRrule = super::super::types::calendar::EventRrule;
 
 pub type AddRequestSkipTime = ::bitrix24_runtime::YesNo;
 
@@ -1690,8 +1690,8 @@ pub type UpdateRequestImportance = super::super::enums::HighNormalLow;
 
 pub type UpdateRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
-/// The type `calendar.meeting_2`, defined once in `types`.
-pub type UpdateRequestMeeting = super::super::types::calendar::Meeting2;
+/// The type `calendar.event_meeting`, defined once in `types`.
+pub type UpdateRequestMeeting = super::super::types::calendar::EventMeeting;
 
 pub type UpdateRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
@@ -1764,8 +1764,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
 
 pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
 
-/// The type `calendar.rrule_2`, defined once in `types`.
-pub type UpdateRequestRrule = super::super::types::calendar::Rrule2;
+/// The type `calendar.event_rrule`, defined once in `types`.
+pub type UpdateRequestRrule = super::super::types::calendar::EventRrule;
 
 pub type UpdateRequestSkipTime = ::bitrix24_runtime::YesNo;
 

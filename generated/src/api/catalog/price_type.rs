@@ -80,8 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `catalog.fields_4`, defined once in `types`.
-pub type AddRequestFields = super::super::types::catalog::Fields4;
+/// The type `catalog.pricetype_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::PricetypeFields;
 
 /// The `result` of `catalog.priceType.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -746,8 +746,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `catalog.fields_4`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::catalog::Fields4;
+/// The type `catalog.pricetype_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::PricetypeFields;
 
 /// The `result` of `catalog.priceType.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

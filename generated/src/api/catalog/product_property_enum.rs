@@ -80,8 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `catalog.fields_6`, defined once in `types`.
-pub type AddRequestFields = super::super::types::catalog::Fields6;
+/// The type `catalog.productpropertyenum_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::ProductpropertyenumFields;
 
 /// The `result` of `catalog.productPropertyEnum.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -705,8 +705,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `catalog.fields_6`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::catalog::Fields6;
+/// The type `catalog.productpropertyenum_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::ProductpropertyenumFields;
 
 /// The `result` of `catalog.productPropertyEnum.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -80,8 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `catalog.fields_7`, defined once in `types`.
-pub type AddRequestFields = super::super::types::catalog::Fields7;
+/// The type `catalog.productpropertyfeature_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::ProductpropertyfeatureFields;
 
 /// The `result` of `catalog.productPropertyFeature.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -783,8 +783,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `catalog.fields_7`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::catalog::Fields7;
+/// The type `catalog.productpropertyfeature_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::ProductpropertyfeatureFields;
 
 /// The `result` of `catalog.productPropertyFeature.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

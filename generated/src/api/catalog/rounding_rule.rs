@@ -80,8 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `catalog.fields_5`, defined once in `types`.
-pub type AddRequestFields = super::super::types::catalog::Fields5;
+/// The type `catalog.roundingrule_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::RoundingruleFields;
 
 /// The `result` of `catalog.roundingRule.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -745,8 +745,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `catalog.fields_5`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::catalog::Fields5;
+/// The type `catalog.roundingrule_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::RoundingruleFields;
 
 /// The `result` of `catalog.roundingRule.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -80,8 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `catalog.fields_2`, defined once in `types`.
-pub type AddRequestFields = super::super::types::catalog::Fields2;
+/// The type `catalog.section_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::SectionFields;
 
 /// The `result` of `catalog.section.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -746,8 +746,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `catalog.fields_2`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::catalog::Fields2;
+/// The type `catalog.section_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::SectionFields;
 
 /// The `result` of `catalog.section.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -80,8 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `catalog.fields_3`, defined once in `types`.
-pub type AddRequestFields = super::super::types::catalog::Fields3;
+/// The type `catalog.vat_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::VatFields;
 
 /// The `result` of `catalog.vat.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -700,8 +700,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `catalog.fields_3`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::catalog::Fields3;
+/// The type `catalog.vat_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::VatFields;
 
 /// The `result` of `catalog.vat.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -77,8 +77,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `crm.fields_8`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields8;
+/// The type `crm.address_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::AddressFields;
 
 /// The `result` of `crm.address.add`.
 pub type AddResponse = bool;
@@ -674,8 +674,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `crm.fields_8`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::crm::Fields8;
+/// The type `crm.address_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::crm::AddressFields;
 
 /// The `result` of `crm.address.update`.
 pub type UpdateResponse = bool;

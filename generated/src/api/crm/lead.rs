@@ -102,8 +102,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields, AddRequestParams]
 );
 
-/// The type `crm.fields_7`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields7;
+/// The type `crm.lead_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::LeadFields;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -622,8 +622,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields, UpdateRequestParams]
 );
 
-/// The type `crm.fields_7`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::crm::Fields7;
+/// The type `crm.lead_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::crm::LeadFields;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

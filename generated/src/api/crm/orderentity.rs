@@ -78,8 +78,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `crm.fields_15`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields15;
+/// The type `crm.orderentity_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::OrderentityFields;
 
 /// The `result` of `crm.orderentity.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -241,8 +241,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
     [DeleteByFilterRequestFields]
 );
 
-/// The type `crm.fields_15`, defined once in `types`.
-pub type DeleteByFilterRequestFields = super::super::types::crm::Fields15;
+/// The type `crm.orderentity_fields`, defined once in `types`.
+pub type DeleteByFilterRequestFields = super::super::types::crm::OrderentityFields;
 
 /// The `result` of `crm.orderentity.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;

@@ -297,8 +297,8 @@ pub type AddRequestFieldsValueType = super::super::enums::DateName;
 
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 
-/// The type `documentgenerator.values_2`, defined once in `types`.
-pub type AddRequestValues = super::super::types::documentgenerator::Values2;
+/// The type `documentgenerator.document_values`, defined once in `types`.
+pub type AddRequestValues = super::super::types::documentgenerator::DocumentValues;
 
 /// The `result` of `documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1050,8 +1050,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentPublicUrlView {
     []
 );
 
-/// The type `documentgenerator.values_3`, defined once in `types`.
-pub type GetResponseDocumentValues = super::super::types::documentgenerator::Values3;
+/// The type `documentgenerator.values_2`, defined once in `types`.
+pub type GetResponseDocumentValues = super::super::types::documentgenerator::Values2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.document.get";
@@ -1142,8 +1142,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
     [GetfieldsRequestValues]
 );
 
-/// The type `documentgenerator.values_2`, defined once in `types`.
-pub type GetfieldsRequestValues = super::super::types::documentgenerator::Values2;
+/// The type `documentgenerator.document_values`, defined once in `types`.
+pub type GetfieldsRequestValues = super::super::types::documentgenerator::DocumentValues;
 
 /// The `result` of `documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2081,8 +2081,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
     []
 );
 
-/// The type `documentgenerator.values_3`, defined once in `types`.
-pub type UpdateResponseDocumentValues = super::super::types::documentgenerator::Values3;
+/// The type `documentgenerator.values_2`, defined once in `types`.
+pub type UpdateResponseDocumentValues = super::super::types::documentgenerator::Values2;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.document.update";

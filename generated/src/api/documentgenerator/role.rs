@@ -157,8 +157,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     [AddRequestFieldsPermissions]
 );
 
-/// The type `documentgenerator.permissions_2`, defined once in `types`.
-pub type AddRequestFieldsPermissions = super::super::types::documentgenerator::Permissions2;
+/// The type `documentgenerator.role_permissions`, defined once in `types`.
+pub type AddRequestFieldsPermissions = super::super::types::documentgenerator::RolePermissions;
 
 /// The `result` of `documentgenerator.role.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1082,8 +1082,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     [UpdateRequestFieldsPermissions]
 );
 
-/// The type `documentgenerator.permissions_2`, defined once in `types`.
-pub type UpdateRequestFieldsPermissions = super::super::types::documentgenerator::Permissions2;
+/// The type `documentgenerator.role_permissions`, defined once in `types`.
+pub type UpdateRequestFieldsPermissions = super::super::types::documentgenerator::RolePermissions;
 
 /// The `result` of `documentgenerator.role.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -535,8 +535,8 @@ pub type GetResponseItemChatEntityLink = super::super::types::im::EntityLink;
 /// The type `im.permissions`, defined once in `types`.
 pub type GetResponseItemChatPermissions = super::super::types::im::Permissions;
 
-/// The type `im.restrictions_2`, defined once in `types`.
-pub type GetResponseItemChatRestrictions = super::super::types::im::Restrictions2;
+/// The type `im.recent_restrictions`, defined once in `types`.
+pub type GetResponseItemChatRestrictions = super::super::types::im::RecentRestrictions;
 
 /// The type `im.message`, defined once in `types`.
 pub type GetResponseItemMessage = super::super::types::im::Message;
@@ -1745,8 +1745,8 @@ pub type ListResponseItemsItemChatEntityLink = super::super::types::im::EntityLi
 /// The type `im.permissions`, defined once in `types`.
 pub type ListResponseItemsItemChatPermissions = super::super::types::im::Permissions;
 
-/// The type `im.restrictions_2`, defined once in `types`.
-pub type ListResponseItemsItemChatRestrictions = super::super::types::im::Restrictions2;
+/// The type `im.recent_restrictions`, defined once in `types`.
+pub type ListResponseItemsItemChatRestrictions = super::super::types::im::RecentRestrictions;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

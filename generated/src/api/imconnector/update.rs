@@ -178,8 +178,8 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
     MessagesRequestMessagesItemUser]
 );
 
-/// The type `imopenlines.chat_2`, defined once in `types`.
-pub type MessagesRequestMessagesItemChat = super::super::types::imopenlines::Chat2;
+/// The type `imopenlines.imconnector_messages_chat`, defined once in `types`.
+pub type MessagesRequestMessagesItemChat = super::super::types::imopenlines::ImconnectorMessagesChat;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

@@ -122,8 +122,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseItem]
 );
 
-/// The type `mail.item_3`, defined once in `types`.
-pub type GetResponseItem = super::super::types::mail::Item3;
+/// The type `mail.mailbox_item`, defined once in `types`.
+pub type GetResponseItem = super::super::types::mail::MailboxItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "mail.mailbox.get";
@@ -269,8 +269,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     [ListResponseItemsItem]
 );
 
-/// The type `mail.item_3`, defined once in `types`.
-pub type ListResponseItemsItem = super::super::types::mail::Item3;
+/// The type `mail.mailbox_item`, defined once in `types`.
+pub type ListResponseItemsItem = super::super::types::mail::MailboxItem;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "mail.mailbox.list";

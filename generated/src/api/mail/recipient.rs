@@ -132,8 +132,8 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsResponse {
     [ListcontactsResponseItemsItem]
 );
 
-/// The type `mail.item_4`, defined once in `types`.
-pub type ListcontactsResponseItemsItem = super::super::types::mail::Item4;
+/// The type `mail.recipient_item`, defined once in `types`.
+pub type ListcontactsResponseItemsItem = super::super::types::mail::RecipientItem;
 
 impl ::bitrix24_runtime::Method for ListcontactsRequest {
     const NAME: &'static str = "mail.recipient.listcontacts";
@@ -270,8 +270,8 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesResponse {
     [ListemployeesResponseItemsItem]
 );
 
-/// The type `mail.item_4`, defined once in `types`.
-pub type ListemployeesResponseItemsItem = super::super::types::mail::Item4;
+/// The type `mail.recipient_item`, defined once in `types`.
+pub type ListemployeesResponseItemsItem = super::super::types::mail::RecipientItem;
 
 impl ::bitrix24_runtime::Method for ListemployeesRequest {
     const NAME: &'static str = "mail.recipient.listemployees";

@@ -177,8 +177,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     [AddResponseItem]
 );
 
-/// The type `note.item_3`, defined once in `types`.
-pub type AddResponseItem = super::super::types::note::Item3;
+/// The type `note.collection_item`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::CollectionItem;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.collection.add";
@@ -529,8 +529,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseItem]
 );
 
-/// The type `note.item_3`, defined once in `types`.
-pub type GetResponseItem = super::super::types::note::Item3;
+/// The type `note.collection_item`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::CollectionItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.collection.get";
@@ -784,8 +784,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     [ListResponseItemsItem, ListResponseNextCursor]
 );
 
-/// The type `note.item_3`, defined once in `types`.
-pub type ListResponseItemsItem = super::super::types::note::Item3;
+/// The type `note.collection_item`, defined once in `types`.
+pub type ListResponseItemsItem = super::super::types::note::CollectionItem;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -993,8 +993,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     [UpdateResponseItem]
 );
 
-/// The type `note.item_3`, defined once in `types`.
-pub type UpdateResponseItem = super::super::types::note::Item3;
+/// The type `note.collection_item`, defined once in `types`.
+pub type UpdateResponseItem = super::super::types::note::CollectionItem;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.collection.update";

@@ -204,8 +204,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     [AddResponseItem]
 );
 
-/// The type `note.item_4`, defined once in `types`.
-pub type AddResponseItem = super::super::types::note::Item4;
+/// The type `note.document_item`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::DocumentItem;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.document.add";
@@ -558,8 +558,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseItem]
 );
 
-/// The type `note.item_4`, defined once in `types`.
-pub type GetResponseItem = super::super::types::note::Item4;
+/// The type `note.document_item`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::DocumentItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.document.get";
@@ -764,8 +764,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     [UpdateResponseItem]
 );
 
-/// The type `note.item_4`, defined once in `types`.
-pub type UpdateResponseItem = super::super::types::note::Item4;
+/// The type `note.document_item`, defined once in `types`.
+pub type UpdateResponseItem = super::super::types::note::DocumentItem;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.document.update";

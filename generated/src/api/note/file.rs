@@ -133,8 +133,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     [AddResponseItem]
 );
 
-/// The type `note.item_5`, defined once in `types`.
-pub type AddResponseItem = super::super::types::note::Item5;
+/// The type `note.file_item`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::FileItem;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.file.add";
@@ -264,8 +264,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseItem]
 );
 
-/// The type `note.item_5`, defined once in `types`.
-pub type GetResponseItem = super::super::types::note::Item5;
+/// The type `note.file_item`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::FileItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.file.get";

@@ -80,8 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `sale.fields_4`, defined once in `types`.
-pub type AddRequestFields = super::super::types::sale::Fields4;
+/// The type `sale.persontype_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::PersontypeFields;
 
 /// The `result` of `sale.persontype.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -802,8 +802,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `sale.fields_4`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::sale::Fields4;
+/// The type `sale.persontype_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::sale::PersontypeFields;
 
 /// The `result` of `sale.persontype.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -78,8 +78,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `sale.fields_5`, defined once in `types`.
-pub type AddRequestFields = super::super::types::sale::Fields5;
+/// The type `sale.propertyrelation_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::PropertyrelationFields;
 
 /// The `result` of `sale.propertyRelation.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -204,8 +204,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
     [DeleteByFilterRequestFields]
 );
 
-/// The type `sale.fields_5`, defined once in `types`.
-pub type DeleteByFilterRequestFields = super::super::types::sale::Fields5;
+/// The type `sale.propertyrelation_fields`, defined once in `types`.
+pub type DeleteByFilterRequestFields = super::super::types::sale::PropertyrelationFields;
 
 /// The `result` of `sale.propertyRelation.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;

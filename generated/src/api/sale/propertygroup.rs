@@ -80,8 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `sale.fields_7`, defined once in `types`.
-pub type AddRequestFields = super::super::types::sale::Fields7;
+/// The type `sale.propertygroup_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::PropertygroupFields;
 
 /// The `result` of `sale.propertygroup.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -708,8 +708,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `sale.fields_7`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::sale::Fields7;
+/// The type `sale.propertygroup_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::sale::PropertygroupFields;
 
 /// The `result` of `sale.propertygroup.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -78,8 +78,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `sale.fields_3`, defined once in `types`.
-pub type AddRequestFields = super::super::types::sale::Fields3;
+/// The type `sale.add_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::AddFields;
 
 /// The `result` of `sale.shipmentproperty.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -283,8 +283,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseProperty]
 );
 
-/// The type `sale.property_3`, defined once in `types`.
-pub type GetResponseProperty = super::super::types::sale::Property3;
+/// The type `sale.get_property`, defined once in `types`.
+pub type GetResponseProperty = super::super::types::sale::GetProperty;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipmentproperty.get";
@@ -725,8 +725,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `sale.fields_2`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::sale::Fields2;
+/// The type `sale.update_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::sale::UpdateFields;
 
 /// The `result` of `sale.shipmentproperty.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -760,8 +760,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     [UpdateResponseProperty]
 );
 
-/// The type `sale.property_2`, defined once in `types`.
-pub type UpdateResponseProperty = super::super::types::sale::Property2;
+/// The type `sale.update_property`, defined once in `types`.
+pub type UpdateResponseProperty = super::super::types::sale::UpdateProperty;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.shipmentproperty.update";

@@ -651,8 +651,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 /// The type `task.attachments`, defined once in `types`.
 pub type GetResponseAttachmentsValue = super::super::types::task::Attachments;
 
-/// The type `task.member_2`, defined once in `types`.
-pub type GetResponseMembersItem = super::super::types::task::Member2;
+/// The type `task.checklistitem_member`, defined once in `types`.
+pub type GetResponseMembersItem = super::super::types::task::ChecklistitemMember;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.checklistitem.get";
@@ -857,8 +857,8 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 /// The type `task.attachments`, defined once in `types`.
 pub type GetlistResponseItemAttachmentsValue = super::super::types::task::Attachments;
 
-/// The type `task.member_2`, defined once in `types`.
-pub type GetlistResponseItemMembersItem = super::super::types::task::Member2;
+/// The type `task.checklistitem_member`, defined once in `types`.
+pub type GetlistResponseItemMembersItem = super::super::types::task::ChecklistitemMember;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.checklistitem.getlist";

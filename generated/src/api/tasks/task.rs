@@ -1087,13 +1087,13 @@ pub type AddRequestFieldsAllowChangeDeadline = ::bitrix24_runtime::YesNo;
 #[cfg(feature = "task")]
 pub type AddRequestFieldsAllowTimeTracking = ::bitrix24_runtime::YesNo;
 
-/// The type `task.check_list_tree_3`, defined once in `types`.
+/// The type `task.check_list_tree_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type AddRequestFieldsCheckListTree = super::super::types::task::CheckListTree3;
+pub type AddRequestFieldsCheckListTree = super::super::types::task::CheckListTree2;
 
-/// The type `task.checklist_2`, defined once in `types`.
+/// The type `task.tasks_checklist`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type AddRequestFieldsChecklist = super::super::types::task::Checklist2;
+pub type AddRequestFieldsChecklist = super::super::types::task::TasksChecklist;
 
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -1105,9 +1105,9 @@ pub type AddRequestFieldsDescriptionInBbcode = ::bitrix24_runtime::YesNo;
 #[cfg(feature = "task")]
 pub type AddRequestFieldsFavorite = ::bitrix24_runtime::YesNo;
 
-/// The type `task.group_2`, defined once in `types`.
+/// The type `task.tasks_group`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type AddRequestFieldsGroup = super::super::types::task::Group2;
+pub type AddRequestFieldsGroup = super::super::types::task::TasksGroup;
 
 #[cfg(feature = "task")]
 pub type AddRequestFieldsIsMuted = ::bitrix24_runtime::YesNo;
@@ -3948,9 +3948,9 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponse {
     [DeferResponseTask, DeferResponseTime]
 );
 
-/// The type `task.task_2`, defined once in `types`.
+/// The type `task.tasks_task`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DeferResponseTask = super::super::types::task::Task2;
+pub type DeferResponseTask = super::super::types::task::TasksTask;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9183,9 +9183,9 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponse {
 #[cfg(feature = "task")]
 pub type MuteResponseTask = super::super::types::task::Task;
 
-/// The type `task.time_2`, defined once in `types`.
+/// The type `task.tasks_time`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type MuteResponseTime = super::super::types::task::Time2;
+pub type MuteResponseTime = super::super::types::task::TasksTime;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for MuteRequest {
@@ -9314,9 +9314,9 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
     [PauseResponseTask, PauseResponseTime]
 );
 
-/// The type `task.task_2`, defined once in `types`.
+/// The type `task.tasks_task`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type PauseResponseTask = super::super::types::task::Task2;
+pub type PauseResponseTask = super::super::types::task::TasksTask;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9444,9 +9444,9 @@ impl ::bitrix24_runtime::loose::Loose for PinResponse {
     [PinResponseTask]
 );
 
-/// The type `task.task_3`, defined once in `types`.
+/// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type PinResponseTask = super::super::types::task::Task3;
+pub type PinResponseTask = super::super::types::task::Task2;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for PinRequest {
@@ -9575,9 +9575,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
     [RenewResponseTask, RenewResponseTime]
 );
 
-/// The type `task.task_2`, defined once in `types`.
+/// The type `task.tasks_task`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type RenewResponseTask = super::super::types::task::Task2;
+pub type RenewResponseTask = super::super::types::task::TasksTask;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -9710,9 +9710,9 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
     [StartResponseTask, StartResponseTime]
 );
 
-/// The type `task.task_2`, defined once in `types`.
+/// The type `task.tasks_task`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type StartResponseTask = super::super::types::task::Task2;
+pub type StartResponseTask = super::super::types::task::TasksTask;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -10118,9 +10118,9 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
 #[cfg(feature = "task")]
 pub type UnmuteResponseTask = super::super::types::task::Task;
 
-/// The type `task.time_2`, defined once in `types`.
+/// The type `task.tasks_time`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UnmuteResponseTime = super::super::types::task::Time2;
+pub type UnmuteResponseTime = super::super::types::task::TasksTime;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for UnmuteRequest {
@@ -10244,9 +10244,9 @@ impl ::bitrix24_runtime::loose::Loose for UnpinResponse {
     [UnpinResponseTask]
 );
 
-/// The type `task.task_3`, defined once in `types`.
+/// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UnpinResponseTask = super::super::types::task::Task3;
+pub type UnpinResponseTask = super::super::types::task::Task2;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for UnpinRequest {
@@ -11302,13 +11302,13 @@ pub type UpdateRequestFieldsAllowChangeDeadline = ::bitrix24_runtime::YesNo;
 #[cfg(feature = "task")]
 pub type UpdateRequestFieldsAllowTimeTracking = ::bitrix24_runtime::YesNo;
 
-/// The type `task.check_list_tree_3`, defined once in `types`.
+/// The type `task.check_list_tree_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UpdateRequestFieldsCheckListTree = super::super::types::task::CheckListTree3;
+pub type UpdateRequestFieldsCheckListTree = super::super::types::task::CheckListTree2;
 
-/// The type `task.checklist_2`, defined once in `types`.
+/// The type `task.tasks_checklist`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UpdateRequestFieldsChecklist = super::super::types::task::Checklist2;
+pub type UpdateRequestFieldsChecklist = super::super::types::task::TasksChecklist;
 
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -11320,9 +11320,9 @@ pub type UpdateRequestFieldsDescriptionInBbcode = ::bitrix24_runtime::YesNo;
 #[cfg(feature = "task")]
 pub type UpdateRequestFieldsFavorite = ::bitrix24_runtime::YesNo;
 
-/// The type `task.group_2`, defined once in `types`.
+/// The type `task.tasks_group`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UpdateRequestFieldsGroup = super::super::types::task::Group2;
+pub type UpdateRequestFieldsGroup = super::super::types::task::TasksGroup;
 
 #[cfg(feature = "task")]
 pub type UpdateRequestFieldsIsMuted = ::bitrix24_runtime::YesNo;
@@ -11844,9 +11844,9 @@ pub type UpdateResponseTaskAction = super::super::types::task::Action;
 #[cfg(feature = "task")]
 pub type UpdateResponseTaskAuditorsDataValue = super::super::types::task::Creator;
 
-/// The type `task.check_list_tree_2`, defined once in `types`.
+/// The type `task.tasks_check_list_tree`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UpdateResponseTaskCheckListTree = super::super::types::task::CheckListTree2;
+pub type UpdateResponseTaskCheckListTree = super::super::types::task::TasksCheckListTree;
 
 /// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]

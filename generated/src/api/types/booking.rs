@@ -2,7 +2,7 @@
 // Source:
 //   specs/types/booking.booking.md
 //   specs/types/booking.external_data.md
-//   specs/types/booking.external_data_2.md
+//   specs/types/booking.externaldata_list_external_data.md
 //   specs/types/booking.fields.md
 //   specs/types/booking.resource.md
 //   specs/types/booking.resource_2.md
@@ -273,11 +273,11 @@ impl ::bitrix24_runtime::loose::Loose for ExternalData {
     []
 );
 
-/// The type `booking.external_data_2`, defined once for every spec that refers to it.
+/// The type `booking.externaldata_list_external_data`, defined once for every spec that refers to it.
 #[cfg(feature = "booking")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
-pub struct ExternalData2 {
+pub struct ExternaldataListExternalData {
     /// Wire name "entityTypeId": string, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<String>,
@@ -293,7 +293,7 @@ pub struct ExternalData2 {
 }
 
 #[cfg(feature = "booking")]
-impl ::bitrix24_runtime::loose::Loose for ExternalData2 {
+impl ::bitrix24_runtime::loose::Loose for ExternaldataListExternalData {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -312,13 +312,13 @@ impl ::bitrix24_runtime::loose::Loose for ExternalData2 {
 }
 
 #[cfg(feature = "booking")]
-::bitrix24_runtime::loose_deserialize!(ExternalData2);
+::bitrix24_runtime::loose_deserialize!(ExternaldataListExternalData);
 
 #[cfg(feature = "booking")]
 #[cfg(feature = "schemars")]
 ::bitrix24_runtime::schema_data!(
-    ExternalData2,
-    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `booking.external_data_2`, defined once for every spec that refers to it."}"#,
+    ExternaldataListExternalData,
+    r#"{"type":"object","properties":{"entityTypeId":{"anyOf":[{"type":"string"},{"type":"null"}]},"moduleId":{"anyOf":[{"type":"string"},{"type":"null"}]},"value":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `booking.externaldata_list_external_data`, defined once for every spec that refers to it."}"#,
     []
 );
 

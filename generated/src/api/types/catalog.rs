@@ -5,12 +5,6 @@
 //   specs/types/catalog.element.md
 //   specs/types/catalog.field_descriptor.md
 //   specs/types/catalog.fields.md
-//   specs/types/catalog.fields_2.md
-//   specs/types/catalog.fields_3.md
-//   specs/types/catalog.fields_4.md
-//   specs/types/catalog.fields_5.md
-//   specs/types/catalog.fields_6.md
-//   specs/types/catalog.fields_7.md
 //   specs/types/catalog.id.md
 //   specs/types/catalog.measure.md
 //   specs/types/catalog.offer.md
@@ -18,17 +12,23 @@
 //   specs/types/catalog.price_type.md
 //   specs/types/catalog.price_type_group.md
 //   specs/types/catalog.price_type_lang.md
+//   specs/types/catalog.pricetype_fields.md
 //   specs/types/catalog.product_image.md
 //   specs/types/catalog.product_property_enum.md
 //   specs/types/catalog.product_property_feature.md
 //   specs/types/catalog.product_property_section.md
+//   specs/types/catalog.productpropertyenum_fields.md
+//   specs/types/catalog.productpropertyfeature_fields.md
 //   specs/types/catalog.rounding_rule.md
+//   specs/types/catalog.roundingrule_fields.md
 //   specs/types/catalog.section.md
+//   specs/types/catalog.section_fields.md
 //   specs/types/catalog.service.md
 //   specs/types/catalog.sku.md
 //   specs/types/catalog.store.md
 //   specs/types/catalog.user_type_settings.md
 //   specs/types/catalog.vat.md
+//   specs/types/catalog.vat_fields.md
 
 //! Types of the type specs of the scope `catalog`.
 
@@ -695,654 +695,6 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 
 #[cfg(feature = "catalog")]
 pub type FieldsFieldName = super::super::enums::DetailPicturePreviewPicturePropertyN;
-
-/// The type `catalog.fields_2`, defined once for every spec that refers to it.
-#[cfg(feature = "catalog")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Fields2 {
-    /// Wire name "active": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<Fields2Active>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "descriptionType": string, optional.
-    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<String>,
-    /// Wire name "iblockId": integer, required.
-    #[serde(rename = "iblockId")]
-    pub iblock_id: i64,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "catalog")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields2 {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
-        Self {
-            active: Default::default(),
-            code: Default::default(),
-            description: Default::default(),
-            description_type: Default::default(),
-            iblock_id: iblock_id.into(),
-            iblock_section_id: Default::default(),
-            name: name.into(),
-            sort: Default::default(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<Fields2Active>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "code".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "descriptionType".
-    pub fn description_type(mut self, value: impl Into<String>) -> Self {
-        self.description_type = Some(value.into());
-        self
-    }
-    /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
-        self.iblock_section_id = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "catalog")]
-impl ::bitrix24_runtime::loose::Loose for Fields2 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let description_type = o.opt("descriptionType")?;
-        let iblock_id = o.req("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let name = o.req("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "description",
-                    "descriptionType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "name",
-                    "sort",
-                    "xmlId",
-                ],
-            )?;
-        let iblock_id = o.need(iblock_id, "iblockId")?;
-        let name = o.need(name, "name")?;
-        Ok(Self {
-            active,
-            code,
-            description,
-            description_type,
-            iblock_id,
-            iblock_section_id,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "catalog")]
-::bitrix24_runtime::loose_deserialize!(Fields2);
-
-#[cfg(feature = "catalog")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Fields2,
-    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionType":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId","name"],"additionalProperties":true,"description":"The type `catalog.fields_2`, defined once for every spec that refers to it."}"#,
-    [Fields2Active]
-);
-
-#[cfg(feature = "catalog")]
-pub type Fields2Active = ::bitrix24_runtime::YesNo;
-
-/// The type `catalog.fields_3`, defined once for every spec that refers to it.
-#[cfg(feature = "catalog")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Fields3 {
-    /// Wire name "active": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<Fields3Active>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "rate": number, required.
-    pub rate: f64,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "catalog")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields3 {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
-        Self {
-            active: Default::default(),
-            name: name.into(),
-            rate: rate.into(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<Fields3Active>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "catalog")]
-impl ::bitrix24_runtime::loose::Loose for Fields3 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let name = o.req("name")?;
-        let rate = o.req("rate")?;
-        let sort = o.opt("sort")?;
-        let additional = o.rest(&["active", "name", "rate", "sort"])?;
-        let name = o.need(name, "name")?;
-        let rate = o.need(rate, "rate")?;
-        Ok(Self {
-            active,
-            name,
-            rate,
-            sort,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "catalog")]
-::bitrix24_runtime::loose_deserialize!(Fields3);
-
-#[cfg(feature = "catalog")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Fields3,
-    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"type":"string"},"rate":{"type":"number","format":"double"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["name","rate"],"additionalProperties":true,"description":"The type `catalog.fields_3`, defined once for every spec that refers to it."}"#,
-    [Fields3Active]
-);
-
-#[cfg(feature = "catalog")]
-pub type Fields3Active = ::bitrix24_runtime::YesNo;
-
-/// The type `catalog.fields_4`, defined once for every spec that refers to it.
-#[cfg(feature = "catalog")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Fields4 {
-    /// Wire name "base": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base: Option<Fields4Base>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "catalog")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields4 {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            base: Default::default(),
-            name: name.into(),
-            sort: Default::default(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "base".
-    pub fn base(mut self, value: impl Into<Fields4Base>) -> Self {
-        self.base = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "catalog")]
-impl ::bitrix24_runtime::loose::Loose for Fields4 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let base = o.opt("base")?;
-        let name = o.req("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["base", "name", "sort", "xmlId"])?;
-        let name = o.need(name, "name")?;
-        Ok(Self {
-            base,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "catalog")]
-::bitrix24_runtime::loose_deserialize!(Fields4);
-
-#[cfg(feature = "catalog")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Fields4,
-    r#"{"type":"object","properties":{"base":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["name"],"additionalProperties":true,"description":"The type `catalog.fields_4`, defined once for every spec that refers to it."}"#,
-    [Fields4Base]
-);
-
-#[cfg(feature = "catalog")]
-pub type Fields4Base = ::bitrix24_runtime::YesNo;
-
-/// The type `catalog.fields_5`, defined once for every spec that refers to it.
-#[cfg(feature = "catalog")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Fields5 {
-    /// Wire name "catalogGroupId": integer, required.
-    #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: i64,
-    /// Wire name "price": number, required.
-    pub price: f64,
-    /// Wire name "roundPrecision": number, required.
-    #[serde(rename = "roundPrecision")]
-    pub round_precision: f64,
-    /// Wire name "roundType": integer, required.
-    ///
-    /// Allowed values: 1, 2, 4.
-    #[serde(rename = "roundType")]
-    pub round_type: Fields5RoundType,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "catalog")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields5 {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        catalog_group_id: impl Into<i64>,
-        price: impl Into<f64>,
-        round_precision: impl Into<f64>,
-        round_type: impl Into<Fields5RoundType>,
-    ) -> Self {
-        Self {
-            catalog_group_id: catalog_group_id.into(),
-            price: price.into(),
-            round_precision: round_precision.into(),
-            round_type: round_type.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "catalog")]
-impl ::bitrix24_runtime::loose::Loose for Fields5 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.req("catalogGroupId")?;
-        let price = o.req("price")?;
-        let round_precision = o.req("roundPrecision")?;
-        let round_type = o.req("roundType")?;
-        let additional = o
-            .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?;
-        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
-        let price = o.need(price, "price")?;
-        let round_precision = o.need(round_precision, "roundPrecision")?;
-        let round_type = o.need(round_type, "roundType")?;
-        Ok(Self {
-            catalog_group_id,
-            price,
-            round_precision,
-            round_type,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "catalog")]
-::bitrix24_runtime::loose_deserialize!(Fields5);
-
-#[cfg(feature = "catalog")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Fields5,
-    r#"{"type":"object","properties":{"catalogGroupId":{"type":"integer","format":"int64"},"price":{"type":"number","format":"double"},"roundPrecision":{"type":"number","format":"double"},"roundType":{"$dep":0}},"required":["catalogGroupId","price","roundPrecision","roundType"],"additionalProperties":true,"description":"The type `catalog.fields_5`, defined once for every spec that refers to it."}"#,
-    [Fields5RoundType]
-);
-
-#[cfg(feature = "catalog")]
-pub type Fields5RoundType = super::super::enums::IntV1V2V4;
-
-/// The type `catalog.fields_6`, defined once for every spec that refers to it.
-#[cfg(feature = "catalog")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Fields6 {
-    /// Wire name "def": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<Fields6Def>,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, required.
-    pub value: String,
-    /// Wire name "xmlId": string, required.
-    #[serde(rename = "xmlId")]
-    pub xml_id: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "catalog")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields6 {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        property_id: impl Into<i64>,
-        value: impl Into<String>,
-        xml_id: impl Into<String>,
-    ) -> Self {
-        Self {
-            def: Default::default(),
-            property_id: property_id.into(),
-            sort: Default::default(),
-            value: value.into(),
-            xml_id: xml_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "def".
-    pub fn def(mut self, value: impl Into<Fields6Def>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "catalog")]
-impl ::bitrix24_runtime::loose::Loose for Fields6 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let property_id = o.req("propertyId")?;
-        let sort = o.opt("sort")?;
-        let value = o.req("value")?;
-        let xml_id = o.req("xmlId")?;
-        let additional = o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?;
-        let property_id = o.need(property_id, "propertyId")?;
-        let value = o.need(value, "value")?;
-        let xml_id = o.need(xml_id, "xmlId")?;
-        Ok(Self {
-            def,
-            property_id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "catalog")]
-::bitrix24_runtime::loose_deserialize!(Fields6);
-
-#[cfg(feature = "catalog")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Fields6,
-    r#"{"type":"object","properties":{"def":{"anyOf":[{"$dep":0},{"type":"null"}]},"propertyId":{"type":"integer","format":"int64"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"type":"string"},"xmlId":{"type":"string"}},"required":["propertyId","value","xmlId"],"additionalProperties":true,"description":"The type `catalog.fields_6`, defined once for every spec that refers to it."}"#,
-    [Fields6Def]
-);
-
-#[cfg(feature = "catalog")]
-pub type Fields6Def = ::bitrix24_runtime::YesNo;
-
-/// The type `catalog.fields_7`, defined once for every spec that refers to it.
-#[cfg(feature = "catalog")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Fields7 {
-    /// Wire name "featureId": string, required.
-    #[serde(rename = "featureId")]
-    pub feature_id: String,
-    /// Wire name "isEnabled": string, required.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "isEnabled")]
-    pub is_enabled: Fields7IsEnabled,
-    /// Wire name "moduleId": string, required.
-    #[serde(rename = "moduleId")]
-    pub module_id: String,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "catalog")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields7 {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        feature_id: impl Into<String>,
-        is_enabled: impl Into<Fields7IsEnabled>,
-        module_id: impl Into<String>,
-        property_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            feature_id: feature_id.into(),
-            is_enabled: is_enabled.into(),
-            module_id: module_id.into(),
-            property_id: property_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "catalog")]
-impl ::bitrix24_runtime::loose::Loose for Fields7 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.req("featureId")?;
-        let is_enabled = o.req("isEnabled")?;
-        let module_id = o.req("moduleId")?;
-        let property_id = o.req("propertyId")?;
-        let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
-        let feature_id = o.need(feature_id, "featureId")?;
-        let is_enabled = o.need(is_enabled, "isEnabled")?;
-        let module_id = o.need(module_id, "moduleId")?;
-        let property_id = o.need(property_id, "propertyId")?;
-        Ok(Self {
-            feature_id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "catalog")]
-::bitrix24_runtime::loose_deserialize!(Fields7);
-
-#[cfg(feature = "catalog")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Fields7,
-    r#"{"type":"object","properties":{"featureId":{"type":"string"},"isEnabled":{"$dep":0},"moduleId":{"type":"string"},"propertyId":{"type":"integer","format":"int64"}},"required":["featureId","isEnabled","moduleId","propertyId"],"additionalProperties":true,"description":"The type `catalog.fields_7`, defined once for every spec that refers to it."}"#,
-    [Fields7IsEnabled]
-);
-
-#[cfg(feature = "catalog")]
-pub type Fields7IsEnabled = ::bitrix24_runtime::YesNo;
 
 /// The type `catalog.id`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
@@ -2113,6 +1465,105 @@ impl ::bitrix24_runtime::loose::Loose for PriceTypeLang {
     []
 );
 
+/// The type `catalog.pricetype_fields`, defined once for every spec that refers to it.
+#[cfg(feature = "catalog")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct PricetypeFields {
+    /// Wire name "base": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<PricetypeFieldsBase>,
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "catalog")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PricetypeFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            base: Default::default(),
+            name: name.into(),
+            sort: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "base".
+    pub fn base(mut self, value: impl Into<PricetypeFieldsBase>) -> Self {
+        self.base = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "catalog")]
+impl ::bitrix24_runtime::loose::Loose for PricetypeFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base = o.opt("base")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["base", "name", "sort", "xmlId"])?;
+        let name = o.need(name, "name")?;
+        Ok(Self {
+            base,
+            name,
+            sort,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "catalog")]
+::bitrix24_runtime::loose_deserialize!(PricetypeFields);
+
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    PricetypeFields,
+    r#"{"type":"object","properties":{"base":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["name"],"additionalProperties":true,"description":"The type `catalog.pricetype_fields`, defined once for every spec that refers to it."}"#,
+    [PricetypeFieldsBase]
+);
+
+#[cfg(feature = "catalog")]
+pub type PricetypeFieldsBase = ::bitrix24_runtime::YesNo;
+
 /// The type `catalog.product_image`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2385,6 +1836,205 @@ impl ::bitrix24_runtime::loose::Loose for ProductPropertySection {
     []
 );
 
+/// The type `catalog.productpropertyenum_fields`, defined once for every spec that refers to it.
+#[cfg(feature = "catalog")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ProductpropertyenumFields {
+    /// Wire name "def": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<ProductpropertyenumFieldsDef>,
+    /// Wire name "propertyId": integer, required.
+    #[serde(rename = "propertyId")]
+    pub property_id: i64,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "value": string, required.
+    pub value: String,
+    /// Wire name "xmlId": string, required.
+    #[serde(rename = "xmlId")]
+    pub xml_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "catalog")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ProductpropertyenumFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        property_id: impl Into<i64>,
+        value: impl Into<String>,
+        xml_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            def: Default::default(),
+            property_id: property_id.into(),
+            sort: Default::default(),
+            value: value.into(),
+            xml_id: xml_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "def".
+    pub fn def(mut self, value: impl Into<ProductpropertyenumFieldsDef>) -> Self {
+        self.def = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "catalog")]
+impl ::bitrix24_runtime::loose::Loose for ProductpropertyenumFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let property_id = o.req("propertyId")?;
+        let sort = o.opt("sort")?;
+        let value = o.req("value")?;
+        let xml_id = o.req("xmlId")?;
+        let additional = o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?;
+        let property_id = o.need(property_id, "propertyId")?;
+        let value = o.need(value, "value")?;
+        let xml_id = o.need(xml_id, "xmlId")?;
+        Ok(Self {
+            def,
+            property_id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "catalog")]
+::bitrix24_runtime::loose_deserialize!(ProductpropertyenumFields);
+
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProductpropertyenumFields,
+    r#"{"type":"object","properties":{"def":{"anyOf":[{"$dep":0},{"type":"null"}]},"propertyId":{"type":"integer","format":"int64"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"value":{"type":"string"},"xmlId":{"type":"string"}},"required":["propertyId","value","xmlId"],"additionalProperties":true,"description":"The type `catalog.productpropertyenum_fields`, defined once for every spec that refers to it."}"#,
+    [ProductpropertyenumFieldsDef]
+);
+
+#[cfg(feature = "catalog")]
+pub type ProductpropertyenumFieldsDef = ::bitrix24_runtime::YesNo;
+
+/// The type `catalog.productpropertyfeature_fields`, defined once for every spec that refers to it.
+#[cfg(feature = "catalog")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct ProductpropertyfeatureFields {
+    /// Wire name "featureId": string, required.
+    #[serde(rename = "featureId")]
+    pub feature_id: String,
+    /// Wire name "isEnabled": string, required.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isEnabled")]
+    pub is_enabled: ProductpropertyfeatureFieldsIsEnabled,
+    /// Wire name "moduleId": string, required.
+    #[serde(rename = "moduleId")]
+    pub module_id: String,
+    /// Wire name "propertyId": integer, required.
+    #[serde(rename = "propertyId")]
+    pub property_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "catalog")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ProductpropertyfeatureFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        feature_id: impl Into<String>,
+        is_enabled: impl Into<ProductpropertyfeatureFieldsIsEnabled>,
+        module_id: impl Into<String>,
+        property_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            feature_id: feature_id.into(),
+            is_enabled: is_enabled.into(),
+            module_id: module_id.into(),
+            property_id: property_id.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "catalog")]
+impl ::bitrix24_runtime::loose::Loose for ProductpropertyfeatureFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature_id = o.req("featureId")?;
+        let is_enabled = o.req("isEnabled")?;
+        let module_id = o.req("moduleId")?;
+        let property_id = o.req("propertyId")?;
+        let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
+        let feature_id = o.need(feature_id, "featureId")?;
+        let is_enabled = o.need(is_enabled, "isEnabled")?;
+        let module_id = o.need(module_id, "moduleId")?;
+        let property_id = o.need(property_id, "propertyId")?;
+        Ok(Self {
+            feature_id,
+            is_enabled,
+            module_id,
+            property_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "catalog")]
+::bitrix24_runtime::loose_deserialize!(ProductpropertyfeatureFields);
+
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    ProductpropertyfeatureFields,
+    r#"{"type":"object","properties":{"featureId":{"type":"string"},"isEnabled":{"$dep":0},"moduleId":{"type":"string"},"propertyId":{"type":"integer","format":"int64"}},"required":["featureId","isEnabled","moduleId","propertyId"],"additionalProperties":true,"description":"The type `catalog.productpropertyfeature_fields`, defined once for every spec that refers to it."}"#,
+    [ProductpropertyfeatureFieldsIsEnabled]
+);
+
+#[cfg(feature = "catalog")]
+pub type ProductpropertyfeatureFieldsIsEnabled = ::bitrix24_runtime::YesNo;
+
 /// The type `catalog.rounding_rule`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2476,6 +2126,99 @@ impl ::bitrix24_runtime::loose::Loose for RoundingRule {
     r#"{"type":"object","properties":{"catalogGroupId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"createdBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"dateCreate":{"anyOf":[{"type":"string"},{"type":"null"}]},"dateModify":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"modifiedBy":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"price":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"roundPrecision":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"roundType":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.rounding_rule`, defined once for every spec that refers to it."}"#,
     []
 );
+
+/// The type `catalog.roundingrule_fields`, defined once for every spec that refers to it.
+#[cfg(feature = "catalog")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct RoundingruleFields {
+    /// Wire name "catalogGroupId": integer, required.
+    #[serde(rename = "catalogGroupId")]
+    pub catalog_group_id: i64,
+    /// Wire name "price": number, required.
+    pub price: f64,
+    /// Wire name "roundPrecision": number, required.
+    #[serde(rename = "roundPrecision")]
+    pub round_precision: f64,
+    /// Wire name "roundType": integer, required.
+    ///
+    /// Allowed values: 1, 2, 4.
+    #[serde(rename = "roundType")]
+    pub round_type: RoundingruleFieldsRoundType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "catalog")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RoundingruleFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        catalog_group_id: impl Into<i64>,
+        price: impl Into<f64>,
+        round_precision: impl Into<f64>,
+        round_type: impl Into<RoundingruleFieldsRoundType>,
+    ) -> Self {
+        Self {
+            catalog_group_id: catalog_group_id.into(),
+            price: price.into(),
+            round_precision: round_precision.into(),
+            round_type: round_type.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "catalog")]
+impl ::bitrix24_runtime::loose::Loose for RoundingruleFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.req("catalogGroupId")?;
+        let price = o.req("price")?;
+        let round_precision = o.req("roundPrecision")?;
+        let round_type = o.req("roundType")?;
+        let additional = o
+            .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?;
+        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
+        let price = o.need(price, "price")?;
+        let round_precision = o.need(round_precision, "roundPrecision")?;
+        let round_type = o.need(round_type, "roundType")?;
+        Ok(Self {
+            catalog_group_id,
+            price,
+            round_precision,
+            round_type,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "catalog")]
+::bitrix24_runtime::loose_deserialize!(RoundingruleFields);
+
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RoundingruleFields,
+    r#"{"type":"object","properties":{"catalogGroupId":{"type":"integer","format":"int64"},"price":{"type":"number","format":"double"},"roundPrecision":{"type":"number","format":"double"},"roundType":{"$dep":0}},"required":["catalogGroupId","price","roundPrecision","roundType"],"additionalProperties":true,"description":"The type `catalog.roundingrule_fields`, defined once for every spec that refers to it."}"#,
+    [RoundingruleFieldsRoundType]
+);
+
+#[cfg(feature = "catalog")]
+pub type RoundingruleFieldsRoundType = super::super::enums::IntV1V2V4;
 
 /// The type `catalog.section`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
@@ -2574,6 +2317,169 @@ impl ::bitrix24_runtime::loose::Loose for Section {
     r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionType":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.section`, defined once for every spec that refers to it."}"#,
     []
 );
+
+/// The type `catalog.section_fields`, defined once for every spec that refers to it.
+#[cfg(feature = "catalog")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct SectionFields {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<SectionFieldsActive>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "descriptionType": string, optional.
+    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<String>,
+    /// Wire name "iblockId": integer, required.
+    #[serde(rename = "iblockId")]
+    pub iblock_id: i64,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "catalog")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SectionFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            code: Default::default(),
+            description: Default::default(),
+            description_type: Default::default(),
+            iblock_id: iblock_id.into(),
+            iblock_section_id: Default::default(),
+            name: name.into(),
+            sort: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<SectionFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "descriptionType".
+    pub fn description_type(mut self, value: impl Into<String>) -> Self {
+        self.description_type = Some(value.into());
+        self
+    }
+    /// Sets "iblockSectionId".
+    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_section_id = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "catalog")]
+impl ::bitrix24_runtime::loose::Loose for SectionFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let description_type = o.opt("descriptionType")?;
+        let iblock_id = o.req("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "description",
+                    "descriptionType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "name",
+                    "sort",
+                    "xmlId",
+                ],
+            )?;
+        let iblock_id = o.need(iblock_id, "iblockId")?;
+        let name = o.need(name, "name")?;
+        Ok(Self {
+            active,
+            code,
+            description,
+            description_type,
+            iblock_id,
+            iblock_section_id,
+            name,
+            sort,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "catalog")]
+::bitrix24_runtime::loose_deserialize!(SectionFields);
+
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    SectionFields,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"descriptionType":{"anyOf":[{"type":"string"},{"type":"null"}]},"iblockId":{"type":"integer","format":"int64"},"iblockSectionId":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"type":"string"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"xmlId":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["iblockId","name"],"additionalProperties":true,"description":"The type `catalog.section_fields`, defined once for every spec that refers to it."}"#,
+    [SectionFieldsActive]
+);
+
+#[cfg(feature = "catalog")]
+pub type SectionFieldsActive = ::bitrix24_runtime::YesNo;
 
 /// The type `catalog.service`, defined once for every spec that refers to it.
 #[cfg(feature = "catalog")]
@@ -3341,3 +3247,97 @@ impl ::bitrix24_runtime::loose::Loose for Vat {
     r#"{"type":"object","properties":{"active":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"rate":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"timestampX":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `catalog.vat`, defined once for every spec that refers to it."}"#,
     []
 );
+
+/// The type `catalog.vat_fields`, defined once for every spec that refers to it.
+#[cfg(feature = "catalog")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct VatFields {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<VatFieldsActive>,
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "rate": number, required.
+    pub rate: f64,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "catalog")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl VatFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
+        Self {
+            active: Default::default(),
+            name: name.into(),
+            rate: rate.into(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<VatFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "catalog")]
+impl ::bitrix24_runtime::loose::Loose for VatFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let name = o.req("name")?;
+        let rate = o.req("rate")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["active", "name", "rate", "sort"])?;
+        let name = o.need(name, "name")?;
+        let rate = o.need(rate, "rate")?;
+        Ok(Self {
+            active,
+            name,
+            rate,
+            sort,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "catalog")]
+::bitrix24_runtime::loose_deserialize!(VatFields);
+
+#[cfg(feature = "catalog")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    VatFields,
+    r#"{"type":"object","properties":{"active":{"anyOf":[{"$dep":0},{"type":"null"}]},"name":{"type":"string"},"rate":{"type":"number","format":"double"},"sort":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]}},"required":["name","rate"],"additionalProperties":true,"description":"The type `catalog.vat_fields`, defined once for every spec that refers to it."}"#,
+    [VatFieldsActive]
+);
+
+#[cfg(feature = "catalog")]
+pub type VatFieldsActive = ::bitrix24_runtime::YesNo;

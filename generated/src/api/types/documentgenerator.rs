@@ -2,16 +2,16 @@
 // Source:
 //   specs/types/documentgenerator.bitrix_main_numerator_generator_sequent_number_generator.md
 //   specs/types/documentgenerator.document_fields.md
+//   specs/types/documentgenerator.document_values.md
 //   specs/types/documentgenerator.documents.md
 //   specs/types/documentgenerator.numerator.md
 //   specs/types/documentgenerator.permissions.md
-//   specs/types/documentgenerator.permissions_2.md
 //   specs/types/documentgenerator.region.md
 //   specs/types/documentgenerator.role.md
+//   specs/types/documentgenerator.role_permissions.md
 //   specs/types/documentgenerator.template.md
 //   specs/types/documentgenerator.values.md
 //   specs/types/documentgenerator.values_2.md
-//   specs/types/documentgenerator.values_3.md
 
 //! Types of the type specs of the scope `documentgenerator`.
 
@@ -321,6 +321,162 @@ impl ::bitrix24_runtime::loose::Loose for DocumentFieldsChainArrayItem {
 
 #[cfg(feature = "documentgenerator")]
 pub type DocumentFieldsRequired = ::bitrix24_runtime::YesNo;
+
+/// The type `documentgenerator.document_values`, defined once for every spec that refers to it.
+#[cfg(feature = "documentgenerator")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct DocumentValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "documentgenerator")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DocumentValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ClientName".
+    pub fn client_name(mut self, value: impl Into<String>) -> Self {
+        self.client_name = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "Comment".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "CurrentDate".
+    pub fn current_date(mut self, value: impl Into<String>) -> Self {
+        self.current_date = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "Total".
+    pub fn total(mut self, value: impl Into<String>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Sets "UserName".
+    pub fn user_name(mut self, value: impl Into<String>) -> Self {
+        self.user_name = Some(value.into());
+        self
+    }
+    /// Sets "_creationMethod".
+    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
+        self.creation_method = Some(value.into());
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+impl ::bitrix24_runtime::loose::Loose for DocumentValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "Total",
+                    "UserName",
+                    "_creationMethod",
+                    "stampsEnabled",
+                ],
+            )?;
+        Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            total,
+            user_name,
+            creation_method,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+::bitrix24_runtime::loose_deserialize!(DocumentValues);
+
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    DocumentValues,
+    r#"{"type":"object","properties":{"ClientName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"Comment":{"anyOf":[{"type":"string"},{"type":"null"}]},"CurrentDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"Total":{"anyOf":[{"type":"string"},{"type":"null"}]},"UserName":{"anyOf":[{"type":"string"},{"type":"null"}]},"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.document_values`, defined once for every spec that refers to it."}"#,
+    []
+);
 
 /// The type `documentgenerator.documents`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
@@ -762,275 +918,6 @@ impl ::bitrix24_runtime::loose::Loose for PermissionsTemplates2 {
     []
 );
 
-/// The type `documentgenerator.permissions_2`, defined once for every spec that refers to it.
-#[cfg(feature = "documentgenerator")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Permissions2 {
-    /// Wire name "DOCUMENTS": object, optional.
-    #[serde(rename = "DOCUMENTS", skip_serializing_if = "Option::is_none")]
-    pub documents: Option<Permissions2Documents>,
-    /// Wire name "SETTINGS": object, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Permissions2Settings>,
-    /// Wire name "TEMPLATES": object, optional.
-    #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
-    pub templates: Option<Permissions2Templates>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "documentgenerator")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Permissions2 {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DOCUMENTS".
-    pub fn documents(mut self, value: impl Into<Permissions2Documents>) -> Self {
-        self.documents = Some(value.into());
-        self
-    }
-    /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<Permissions2Settings>) -> Self {
-        self.settings = Some(value.into());
-        self
-    }
-    /// Sets "TEMPLATES".
-    pub fn templates(mut self, value: impl Into<Permissions2Templates>) -> Self {
-        self.templates = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-impl ::bitrix24_runtime::loose::Loose for Permissions2 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let documents = o.opt("DOCUMENTS")?;
-        let settings = o.opt("SETTINGS")?;
-        let templates = o.opt("TEMPLATES")?;
-        let additional = o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?;
-        Ok(Self {
-            documents,
-            settings,
-            templates,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-::bitrix24_runtime::loose_deserialize!(Permissions2);
-
-#[cfg(feature = "documentgenerator")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Permissions2,
-    r#"{"type":"object","properties":{"DOCUMENTS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"TEMPLATES":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.permissions_2`, defined once for every spec that refers to it."}"#,
-    [Permissions2Documents, Permissions2Settings, Permissions2Templates]
-);
-
-#[cfg(feature = "documentgenerator")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Permissions2Documents {
-    /// Wire name "MODIFY": string, optional.
-    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
-    pub modify: Option<String>,
-    /// Wire name "VIEW": string, optional.
-    #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
-    pub view: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "documentgenerator")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Permissions2Documents {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "MODIFY".
-    pub fn modify(mut self, value: impl Into<String>) -> Self {
-        self.modify = Some(value.into());
-        self
-    }
-    /// Sets "VIEW".
-    pub fn view(mut self, value: impl Into<String>) -> Self {
-        self.view = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-impl ::bitrix24_runtime::loose::Loose for Permissions2Documents {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let modify = o.opt("MODIFY")?;
-        let view = o.opt("VIEW")?;
-        let additional = o.rest(&["MODIFY", "VIEW"])?;
-        Ok(Self { modify, view, additional })
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-::bitrix24_runtime::loose_deserialize!(Permissions2Documents);
-
-#[cfg(feature = "documentgenerator")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Permissions2Documents,
-    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
-    []
-);
-
-#[cfg(feature = "documentgenerator")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Permissions2Settings {
-    /// Wire name "MODIFY": string, optional.
-    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
-    pub modify: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "documentgenerator")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Permissions2Settings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "MODIFY".
-    pub fn modify(mut self, value: impl Into<String>) -> Self {
-        self.modify = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-impl ::bitrix24_runtime::loose::Loose for Permissions2Settings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let modify = o.opt("MODIFY")?;
-        let additional = o.rest(&["MODIFY"])?;
-        Ok(Self { modify, additional })
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-::bitrix24_runtime::loose_deserialize!(Permissions2Settings);
-
-#[cfg(feature = "documentgenerator")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Permissions2Settings,
-    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
-    []
-);
-
-#[cfg(feature = "documentgenerator")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Permissions2Templates {
-    /// Wire name "MODIFY": string, optional.
-    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
-    pub modify: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "documentgenerator")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Permissions2Templates {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "MODIFY".
-    pub fn modify(mut self, value: impl Into<String>) -> Self {
-        self.modify = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-impl ::bitrix24_runtime::loose::Loose for Permissions2Templates {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let modify = o.opt("MODIFY")?;
-        let additional = o.rest(&["MODIFY"])?;
-        Ok(Self { modify, additional })
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-::bitrix24_runtime::loose_deserialize!(Permissions2Templates);
-
-#[cfg(feature = "documentgenerator")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Permissions2Templates,
-    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
-    []
-);
-
 /// The type `documentgenerator.region`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1170,7 +1057,7 @@ pub struct Role {
     pub name: Option<String>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<RolePermissions>,
+    pub permissions: Option<RolePermissions2>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1205,12 +1092,283 @@ impl ::bitrix24_runtime::loose::Loose for Role {
 ::bitrix24_runtime::schema_data!(
     Role,
     r#"{"type":"object","properties":{"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"permissions":{"anyOf":[{"$dep":0},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.role`, defined once for every spec that refers to it."}"#,
-    [RolePermissions]
+    [RolePermissions2]
 );
 
 /// The type `documentgenerator.permissions`, defined once in `types`.
+///
+/// Wire name "permissions" (a property of `Role`).
 #[cfg(feature = "documentgenerator")]
-pub type RolePermissions = super::super::types::documentgenerator::Permissions;
+pub type RolePermissions2 = super::super::types::documentgenerator::Permissions;
+
+/// The type `documentgenerator.role_permissions`, defined once for every spec that refers to it.
+#[cfg(feature = "documentgenerator")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct RolePermissions {
+    /// Wire name "DOCUMENTS": object, optional.
+    #[serde(rename = "DOCUMENTS", skip_serializing_if = "Option::is_none")]
+    pub documents: Option<RolePermissionsDocuments>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<RolePermissionsSettings>,
+    /// Wire name "TEMPLATES": object, optional.
+    #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
+    pub templates: Option<RolePermissionsTemplates>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "documentgenerator")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RolePermissions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DOCUMENTS".
+    pub fn documents(mut self, value: impl Into<RolePermissionsDocuments>) -> Self {
+        self.documents = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<RolePermissionsSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "TEMPLATES".
+    pub fn templates(mut self, value: impl Into<RolePermissionsTemplates>) -> Self {
+        self.templates = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+impl ::bitrix24_runtime::loose::Loose for RolePermissions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let documents = o.opt("DOCUMENTS")?;
+        let settings = o.opt("SETTINGS")?;
+        let templates = o.opt("TEMPLATES")?;
+        let additional = o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?;
+        Ok(Self {
+            documents,
+            settings,
+            templates,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+::bitrix24_runtime::loose_deserialize!(RolePermissions);
+
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RolePermissions,
+    r#"{"type":"object","properties":{"DOCUMENTS":{"anyOf":[{"$dep":0},{"type":"null"}]},"SETTINGS":{"anyOf":[{"$dep":1},{"type":"null"}]},"TEMPLATES":{"anyOf":[{"$dep":2},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.role_permissions`, defined once for every spec that refers to it."}"#,
+    [RolePermissionsDocuments, RolePermissionsSettings, RolePermissionsTemplates]
+);
+
+#[cfg(feature = "documentgenerator")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct RolePermissionsDocuments {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Wire name "VIEW": string, optional.
+    #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "documentgenerator")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RolePermissionsDocuments {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Sets "VIEW".
+    pub fn view(mut self, value: impl Into<String>) -> Self {
+        self.view = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+impl ::bitrix24_runtime::loose::Loose for RolePermissionsDocuments {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let view = o.opt("VIEW")?;
+        let additional = o.rest(&["MODIFY", "VIEW"])?;
+        Ok(Self { modify, view, additional })
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+::bitrix24_runtime::loose_deserialize!(RolePermissionsDocuments);
+
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RolePermissionsDocuments,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]},"VIEW":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "documentgenerator")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct RolePermissionsSettings {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "documentgenerator")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RolePermissionsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+impl ::bitrix24_runtime::loose::Loose for RolePermissionsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+::bitrix24_runtime::loose_deserialize!(RolePermissionsSettings);
+
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RolePermissionsSettings,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
+
+#[cfg(feature = "documentgenerator")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct RolePermissionsTemplates {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "documentgenerator")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RolePermissionsTemplates {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MODIFY".
+    pub fn modify(mut self, value: impl Into<String>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+impl ::bitrix24_runtime::loose::Loose for RolePermissionsTemplates {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
+    }
+}
+
+#[cfg(feature = "documentgenerator")]
+::bitrix24_runtime::loose_deserialize!(RolePermissionsTemplates);
+
+#[cfg(feature = "documentgenerator")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RolePermissionsTemplates,
+    r#"{"type":"object","properties":{"MODIFY":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true}"#,
+    []
+);
 
 /// The type `documentgenerator.template`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
@@ -1545,162 +1703,6 @@ pub struct Values2 {
     /// Wire name "CurrentDate": string, optional.
     #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
     pub current_date: Option<String>,
-    /// Wire name "DocumentNumber": string, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-    /// Wire name "Total": string, optional.
-    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
-    pub total: Option<String>,
-    /// Wire name "UserName": string, optional.
-    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
-    /// Wire name "_creationMethod": string, optional.
-    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
-    pub creation_method: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "documentgenerator")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Values2 {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ClientName".
-    pub fn client_name(mut self, value: impl Into<String>) -> Self {
-        self.client_name = Some(value.into());
-        self
-    }
-    /// Sets "ClientPhone".
-    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
-        self.client_phone = Some(value.into());
-        self
-    }
-    /// Sets "Comment".
-    pub fn comment(mut self, value: impl Into<String>) -> Self {
-        self.comment = Some(value.into());
-        self
-    }
-    /// Sets "CurrentDate".
-    pub fn current_date(mut self, value: impl Into<String>) -> Self {
-        self.current_date = Some(value.into());
-        self
-    }
-    /// Sets "DocumentNumber".
-    pub fn document_number(mut self, value: impl Into<String>) -> Self {
-        self.document_number = Some(value.into());
-        self
-    }
-    /// Sets "Total".
-    pub fn total(mut self, value: impl Into<String>) -> Self {
-        self.total = Some(value.into());
-        self
-    }
-    /// Sets "UserName".
-    pub fn user_name(mut self, value: impl Into<String>) -> Self {
-        self.user_name = Some(value.into());
-        self
-    }
-    /// Sets "_creationMethod".
-    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
-        self.creation_method = Some(value.into());
-        self
-    }
-    /// Sets "stampsEnabled".
-    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
-        self.stamps_enabled = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-impl ::bitrix24_runtime::loose::Loose for Values2 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let client_name = o.opt("ClientName")?;
-        let client_phone = o.opt("ClientPhone")?;
-        let comment = o.opt("Comment")?;
-        let current_date = o.opt("CurrentDate")?;
-        let document_number = o.opt("DocumentNumber")?;
-        let total = o.opt("Total")?;
-        let user_name = o.opt("UserName")?;
-        let creation_method = o.opt("_creationMethod")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o
-            .rest(
-                &[
-                    "ClientName",
-                    "ClientPhone",
-                    "Comment",
-                    "CurrentDate",
-                    "DocumentNumber",
-                    "Total",
-                    "UserName",
-                    "_creationMethod",
-                    "stampsEnabled",
-                ],
-            )?;
-        Ok(Self {
-            client_name,
-            client_phone,
-            comment,
-            current_date,
-            document_number,
-            total,
-            user_name,
-            creation_method,
-            stamps_enabled,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "documentgenerator")]
-::bitrix24_runtime::loose_deserialize!(Values2);
-
-#[cfg(feature = "documentgenerator")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Values2,
-    r#"{"type":"object","properties":{"ClientName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"Comment":{"anyOf":[{"type":"string"},{"type":"null"}]},"CurrentDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"DocumentNumber":{"anyOf":[{"type":"string"},{"type":"null"}]},"Total":{"anyOf":[{"type":"string"},{"type":"null"}]},"UserName":{"anyOf":[{"type":"string"},{"type":"null"}]},"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.values_2`, defined once for every spec that refers to it."}"#,
-    []
-);
-
-/// The type `documentgenerator.values_3`, defined once for every spec that refers to it.
-#[cfg(feature = "documentgenerator")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Values3 {
-    /// Wire name "ClientName": string, optional.
-    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<String>,
-    /// Wire name "ClientPhone": string, optional.
-    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
-    pub client_phone: Option<String>,
-    /// Wire name "Comment": string, optional.
-    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// Wire name "CurrentDate": string, optional.
-    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
-    pub current_date: Option<String>,
     /// Wire name "Total": string, optional.
     #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
     pub total: Option<String>,
@@ -1722,7 +1724,7 @@ pub struct Values3 {
 }
 
 #[cfg(feature = "documentgenerator")]
-impl ::bitrix24_runtime::loose::Loose for Values3 {
+impl ::bitrix24_runtime::loose::Loose for Values2 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1766,12 +1768,12 @@ impl ::bitrix24_runtime::loose::Loose for Values3 {
 }
 
 #[cfg(feature = "documentgenerator")]
-::bitrix24_runtime::loose_deserialize!(Values3);
+::bitrix24_runtime::loose_deserialize!(Values2);
 
 #[cfg(feature = "documentgenerator")]
 #[cfg(feature = "schemars")]
 ::bitrix24_runtime::schema_data!(
-    Values3,
-    r#"{"type":"object","properties":{"ClientName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"Comment":{"anyOf":[{"type":"string"},{"type":"null"}]},"CurrentDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"Total":{"anyOf":[{"type":"string"},{"type":"null"}]},"UserName":{"anyOf":[{"type":"string"},{"type":"null"}]},"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"productsTableVariant":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.values_3`, defined once for every spec that refers to it."}"#,
+    Values2,
+    r#"{"type":"object","properties":{"ClientName":{"anyOf":[{"type":"string"},{"type":"null"}]},"ClientPhone":{"anyOf":[{"type":"string"},{"type":"null"}]},"Comment":{"anyOf":[{"type":"string"},{"type":"null"}]},"CurrentDate":{"anyOf":[{"type":"string"},{"type":"null"}]},"Total":{"anyOf":[{"type":"string"},{"type":"null"}]},"UserName":{"anyOf":[{"type":"string"},{"type":"null"}]},"_creationMethod":{"anyOf":[{"type":"string"},{"type":"null"}]},"productsTableVariant":{"anyOf":[{"type":"string"},{"type":"null"}]},"stampsEnabled":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `documentgenerator.values_2`, defined once for every spec that refers to it."}"#,
     []
 );

@@ -5,8 +5,8 @@
 //   specs/types/im.notification.md
 //   specs/types/im.permissions.md
 //   specs/types/im.phones.md
+//   specs/types/im.recent_restrictions.md
 //   specs/types/im.restrictions.md
-//   specs/types/im.restrictions_2.md
 //   specs/types/im.shape.md
 //   specs/types/im.user.md
 //   specs/types/im.viewer_attrs.md
@@ -400,6 +400,98 @@ impl ::bitrix24_runtime::loose::Loose for Phones {
     []
 );
 
+/// The type `im.recent_restrictions`, defined once for every spec that refers to it.
+#[cfg(feature = "im")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct RecentRestrictions {
+    /// Wire name "avatar": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<bool>,
+    /// Wire name "call": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<bool>,
+    /// Wire name "extend": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend: Option<bool>,
+    /// Wire name "leave": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leave: Option<bool>,
+    /// Wire name "leave_owner": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leave_owner: Option<bool>,
+    /// Wire name "mute": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute: Option<bool>,
+    /// Wire name "rename": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rename: Option<bool>,
+    /// Wire name "send": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<bool>,
+    /// Wire name "user_list": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_list: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "im")]
+impl ::bitrix24_runtime::loose::Loose for RecentRestrictions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let call = o.opt("call")?;
+        let extend = o.opt("extend")?;
+        let leave = o.opt("leave")?;
+        let leave_owner = o.opt("leave_owner")?;
+        let mute = o.opt("mute")?;
+        let rename = o.opt("rename")?;
+        let send = o.opt("send")?;
+        let user_list = o.opt("user_list")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "call",
+                    "extend",
+                    "leave",
+                    "leave_owner",
+                    "mute",
+                    "rename",
+                    "send",
+                    "user_list",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            call,
+            extend,
+            leave,
+            leave_owner,
+            mute,
+            rename,
+            send,
+            user_list,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "im")]
+::bitrix24_runtime::loose_deserialize!(RecentRestrictions);
+
+#[cfg(feature = "im")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    RecentRestrictions,
+    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"call":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extend":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave_owner":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mute":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"rename":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"send":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user_list":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.recent_restrictions`, defined once for every spec that refers to it."}"#,
+    []
+);
+
 /// The type `im.restrictions`, defined once for every spec that refers to it.
 #[cfg(feature = "im")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -501,98 +593,6 @@ impl ::bitrix24_runtime::loose::Loose for Restrictions {
 ::bitrix24_runtime::schema_data!(
     Restrictions,
     r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"call":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extend":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave_owner":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mute":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"path":{"anyOf":[{"type":"string"},{"type":"null"}]},"path_title":{"anyOf":[{"type":"string"},{"type":"null"}]},"rename":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"send":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user_list":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.restrictions`, defined once for every spec that refers to it."}"#,
-    []
-);
-
-/// The type `im.restrictions_2`, defined once for every spec that refers to it.
-#[cfg(feature = "im")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Restrictions2 {
-    /// Wire name "avatar": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<bool>,
-    /// Wire name "call": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub call: Option<bool>,
-    /// Wire name "extend": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extend: Option<bool>,
-    /// Wire name "leave": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leave: Option<bool>,
-    /// Wire name "leave_owner": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leave_owner: Option<bool>,
-    /// Wire name "mute": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute: Option<bool>,
-    /// Wire name "rename": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rename: Option<bool>,
-    /// Wire name "send": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub send: Option<bool>,
-    /// Wire name "user_list": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_list: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "im")]
-impl ::bitrix24_runtime::loose::Loose for Restrictions2 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let avatar = o.opt("avatar")?;
-        let call = o.opt("call")?;
-        let extend = o.opt("extend")?;
-        let leave = o.opt("leave")?;
-        let leave_owner = o.opt("leave_owner")?;
-        let mute = o.opt("mute")?;
-        let rename = o.opt("rename")?;
-        let send = o.opt("send")?;
-        let user_list = o.opt("user_list")?;
-        let additional = o
-            .rest(
-                &[
-                    "avatar",
-                    "call",
-                    "extend",
-                    "leave",
-                    "leave_owner",
-                    "mute",
-                    "rename",
-                    "send",
-                    "user_list",
-                ],
-            )?;
-        Ok(Self {
-            avatar,
-            call,
-            extend,
-            leave,
-            leave_owner,
-            mute,
-            rename,
-            send,
-            user_list,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "im")]
-::bitrix24_runtime::loose_deserialize!(Restrictions2);
-
-#[cfg(feature = "im")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Restrictions2,
-    r#"{"type":"object","properties":{"avatar":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"call":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"extend":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"leave_owner":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"mute":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"rename":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"send":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"user_list":{"anyOf":[{"type":"boolean"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `im.restrictions_2`, defined once for every spec that refers to it."}"#,
     []
 );
 

@@ -8,11 +8,11 @@
 //   specs/types/tasks.group.md
 //   specs/types/tasks.image.md
 //   specs/types/tasks.item.md
-//   specs/types/tasks.item_2.md
 //   specs/types/tasks.replicate_params.md
 //   specs/types/tasks.rights.md
 //   specs/types/tasks.select.md
 //   specs/types/tasks.stage.md
+//   specs/types/tasks.task_field_get_item.md
 
 //! Types of the type specs of the scope `tasks`.
 
@@ -1144,98 +1144,6 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 ::bitrix24_runtime::schema_data!(
     Item,
     r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"filterable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.item`, defined once for every spec that refers to it."}"#,
-    []
-);
-
-/// The type `tasks.item_2`, defined once for every spec that refers to it.
-#[cfg(feature = "tasks")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Item2 {
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "editable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub editable: Option<bool>,
-    /// Wire name "filterable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filterable: Option<bool>,
-    /// Wire name "multiple": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<bool>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sortable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sortable: Option<bool>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "validationRules": array of any JSON, optional.
-    #[serde(rename = "validationRules", skip_serializing_if = "Option::is_none")]
-    pub validation_rules: Option<Vec<::serde_json::Value>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for Item2 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let editable = o.opt("editable")?;
-        let filterable = o.opt("filterable")?;
-        let multiple = o.opt("multiple")?;
-        let name = o.opt("name")?;
-        let sortable = o.opt("sortable")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let validation_rules = o.opt("validationRules")?;
-        let additional = o
-            .rest(
-                &[
-                    "description",
-                    "editable",
-                    "filterable",
-                    "multiple",
-                    "name",
-                    "sortable",
-                    "title",
-                    "type",
-                    "validationRules",
-                ],
-            )?;
-        Ok(Self {
-            description,
-            editable,
-            filterable,
-            multiple,
-            name,
-            sortable,
-            title,
-            type_,
-            validation_rules,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "tasks")]
-::bitrix24_runtime::loose_deserialize!(Item2);
-
-#[cfg(feature = "tasks")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Item2,
-    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"editable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"filterable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"validationRules":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.item_2`, defined once for every spec that refers to it."}"#,
     []
 );
 
@@ -3142,5 +3050,97 @@ impl ::bitrix24_runtime::loose::Loose for Stage {
 ::bitrix24_runtime::schema_data!(
     Stage,
     r#"{"type":"object","properties":{"color":{"anyOf":[{"type":"string"},{"type":"null"}]},"id":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.stage`, defined once for every spec that refers to it."}"#,
+    []
+);
+
+/// The type `tasks.task_field_get_item`, defined once for every spec that refers to it.
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct TaskFieldGetItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "editable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub editable: Option<bool>,
+    /// Wire name "filterable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filterable: Option<bool>,
+    /// Wire name "multiple": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "sortable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sortable: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "validationRules": array of any JSON, optional.
+    #[serde(rename = "validationRules", skip_serializing_if = "Option::is_none")]
+    pub validation_rules: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for TaskFieldGetItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let editable = o.opt("editable")?;
+        let filterable = o.opt("filterable")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let sortable = o.opt("sortable")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let validation_rules = o.opt("validationRules")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "editable",
+                    "filterable",
+                    "multiple",
+                    "name",
+                    "sortable",
+                    "title",
+                    "type",
+                    "validationRules",
+                ],
+            )?;
+        Ok(Self {
+            description,
+            editable,
+            filterable,
+            multiple,
+            name,
+            sortable,
+            title,
+            type_,
+            validation_rules,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(TaskFieldGetItem);
+
+#[cfg(feature = "tasks")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    TaskFieldGetItem,
+    r#"{"type":"object","properties":{"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"editable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"filterable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"multiple":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"name":{"anyOf":[{"type":"string"},{"type":"null"}]},"sortable":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"title":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"anyOf":[{"type":"string"},{"type":"null"}]},"validationRules":{"anyOf":[{"type":"array","items":true},{"type":"null"}]}},"additionalProperties":true,"description":"The type `tasks.task_field_get_item`, defined once for every spec that refers to it."}"#,
     []
 );

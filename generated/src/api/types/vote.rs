@@ -2,9 +2,9 @@
 // Source:
 //   specs/types/vote.answers.md
 //   specs/types/vote.attach.md
+//   specs/types/vote.attachedvote_questions.md
 //   specs/types/vote.item.md
 //   specs/types/vote.questions.md
-//   specs/types/vote.questions_2.md
 //   specs/types/vote.user_answer_map.md
 
 //! Types of the type specs of the scope `vote`.
@@ -310,6 +310,146 @@ pub type AttachQuestionsValue = super::super::types::vote::Questions;
 #[cfg(feature = "vote")]
 pub type AttachUserAnswerMapValueValue = super::super::types::vote::UserAnswerMap;
 
+/// The type `vote.attachedvote_questions`, defined once for every spec that refers to it.
+#[cfg(feature = "vote")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[non_exhaustive]
+pub struct AttachedvoteQuestions {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ANSWERS": object, optional.
+    #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
+    pub answers: Option<
+        ::std::collections::BTreeMap<String, AttachedvoteQuestionsAnswersValue>,
+    >,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "DIAGRAM": string, optional.
+    #[serde(rename = "DIAGRAM", skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<String>,
+    /// Wire name "DIAGRAM_TYPE": string, optional.
+    #[serde(rename = "DIAGRAM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub diagram_type: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE": string, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "QUESTION": string, optional.
+    #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Wire name "QUESTION_TYPE": string, optional.
+    #[serde(rename = "QUESTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<String>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "VOTE_ID": string, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "vote")]
+impl ::bitrix24_runtime::loose::Loose for AttachedvoteQuestions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let answers = o.opt("ANSWERS")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let diagram = o.opt("DIAGRAM")?;
+        let diagram_type = o.opt("DIAGRAM_TYPE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let question = o.opt("QUESTION")?;
+        let question_type = o.opt("QUESTION_TYPE")?;
+        let required = o.opt("REQUIRED")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ANSWERS",
+                    "COUNTER",
+                    "C_SORT",
+                    "DIAGRAM",
+                    "DIAGRAM_TYPE",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "ID",
+                    "IMAGE",
+                    "IMAGE_ID",
+                    "QUESTION",
+                    "QUESTION_TYPE",
+                    "REQUIRED",
+                    "TIMESTAMP_X",
+                    "VOTE_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            answers,
+            counter,
+            c_sort,
+            diagram,
+            diagram_type,
+            field_name,
+            field_type,
+            id,
+            image,
+            image_id,
+            question,
+            question_type,
+            required,
+            timestamp_x,
+            vote_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "vote")]
+::bitrix24_runtime::loose_deserialize!(AttachedvoteQuestions);
+
+#[cfg(feature = "vote")]
+#[cfg(feature = "schemars")]
+::bitrix24_runtime::schema_data!(
+    AttachedvoteQuestions,
+    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ANSWERS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"C_SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIAGRAM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIAGRAM_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUESTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUESTION_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REQUIRED":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `vote.attachedvote_questions`, defined once for every spec that refers to it."}"#,
+    [AttachedvoteQuestionsAnswersValue]
+);
+
+/// The type `vote.answers`, defined once in `types`.
+#[cfg(feature = "vote")]
+pub type AttachedvoteQuestionsAnswersValue = super::super::types::vote::Answers;
+
 /// The type `vote.item`, defined once for every spec that refers to it.
 #[cfg(feature = "vote")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -501,144 +641,6 @@ impl ::bitrix24_runtime::loose::Loose for Questions {
 /// The type `vote.answers`, defined once in `types`.
 #[cfg(feature = "vote")]
 pub type QuestionsAnswersValue = super::super::types::vote::Answers;
-
-/// The type `vote.questions_2`, defined once for every spec that refers to it.
-#[cfg(feature = "vote")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[non_exhaustive]
-pub struct Questions2 {
-    /// Wire name "ACTIVE": string, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "ANSWERS": object, optional.
-    #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
-    pub answers: Option<::std::collections::BTreeMap<String, Questions2AnswersValue>>,
-    /// Wire name "COUNTER": integer, optional.
-    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
-    pub counter: Option<i64>,
-    /// Wire name "C_SORT": string, optional.
-    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
-    pub c_sort: Option<String>,
-    /// Wire name "DIAGRAM": string, optional.
-    #[serde(rename = "DIAGRAM", skip_serializing_if = "Option::is_none")]
-    pub diagram: Option<String>,
-    /// Wire name "DIAGRAM_TYPE": string, optional.
-    #[serde(rename = "DIAGRAM_TYPE", skip_serializing_if = "Option::is_none")]
-    pub diagram_type: Option<String>,
-    /// Wire name "FIELD_NAME": string, optional.
-    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    /// Wire name "FIELD_TYPE": string, optional.
-    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
-    pub field_type: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "IMAGE": string, optional.
-    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Wire name "IMAGE_ID": string, optional.
-    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<String>,
-    /// Wire name "QUESTION": string, optional.
-    #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
-    pub question: Option<String>,
-    /// Wire name "QUESTION_TYPE": string, optional.
-    #[serde(rename = "QUESTION_TYPE", skip_serializing_if = "Option::is_none")]
-    pub question_type: Option<String>,
-    /// Wire name "REQUIRED": string, optional.
-    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
-    pub required: Option<String>,
-    /// Wire name "TIMESTAMP_X": string, optional.
-    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "VOTE_ID": string, optional.
-    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
-    pub vote_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "vote")]
-impl ::bitrix24_runtime::loose::Loose for Questions2 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let answers = o.opt("ANSWERS")?;
-        let counter = o.opt("COUNTER")?;
-        let c_sort = o.opt("C_SORT")?;
-        let diagram = o.opt("DIAGRAM")?;
-        let diagram_type = o.opt("DIAGRAM_TYPE")?;
-        let field_name = o.opt("FIELD_NAME")?;
-        let field_type = o.opt("FIELD_TYPE")?;
-        let id = o.opt("ID")?;
-        let image = o.opt("IMAGE")?;
-        let image_id = o.opt("IMAGE_ID")?;
-        let question = o.opt("QUESTION")?;
-        let question_type = o.opt("QUESTION_TYPE")?;
-        let required = o.opt("REQUIRED")?;
-        let timestamp_x = o.opt("TIMESTAMP_X")?;
-        let vote_id = o.opt("VOTE_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "ANSWERS",
-                    "COUNTER",
-                    "C_SORT",
-                    "DIAGRAM",
-                    "DIAGRAM_TYPE",
-                    "FIELD_NAME",
-                    "FIELD_TYPE",
-                    "ID",
-                    "IMAGE",
-                    "IMAGE_ID",
-                    "QUESTION",
-                    "QUESTION_TYPE",
-                    "REQUIRED",
-                    "TIMESTAMP_X",
-                    "VOTE_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            answers,
-            counter,
-            c_sort,
-            diagram,
-            diagram_type,
-            field_name,
-            field_type,
-            id,
-            image,
-            image_id,
-            question,
-            question_type,
-            required,
-            timestamp_x,
-            vote_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "vote")]
-::bitrix24_runtime::loose_deserialize!(Questions2);
-
-#[cfg(feature = "vote")]
-#[cfg(feature = "schemars")]
-::bitrix24_runtime::schema_data!(
-    Questions2,
-    r#"{"type":"object","properties":{"ACTIVE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ANSWERS":{"anyOf":[{"type":"object","additionalProperties":{"$dep":0}},{"type":"null"}]},"COUNTER":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"C_SORT":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIAGRAM":{"anyOf":[{"type":"string"},{"type":"null"}]},"DIAGRAM_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_NAME":{"anyOf":[{"type":"string"},{"type":"null"}]},"FIELD_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE":{"anyOf":[{"type":"string"},{"type":"null"}]},"IMAGE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUESTION":{"anyOf":[{"type":"string"},{"type":"null"}]},"QUESTION_TYPE":{"anyOf":[{"type":"string"},{"type":"null"}]},"REQUIRED":{"anyOf":[{"type":"string"},{"type":"null"}]},"TIMESTAMP_X":{"anyOf":[{"type":"string"},{"type":"null"}]},"VOTE_ID":{"anyOf":[{"type":"string"},{"type":"null"}]}},"additionalProperties":true,"description":"The type `vote.questions_2`, defined once for every spec that refers to it."}"#,
-    [Questions2AnswersValue]
-);
-
-/// The type `vote.answers`, defined once in `types`.
-#[cfg(feature = "vote")]
-pub type Questions2AnswersValue = super::super::types::vote::Answers;
 
 /// The type `vote.user_answer_map`, defined once for every spec that refers to it.
 #[cfg(feature = "vote")]

@@ -1079,8 +1079,8 @@ impl ::bitrix24_runtime::loose::Loose for RecallResponseValue {
     [RecallResponseValueQuestionsValue]
 );
 
-/// The type `vote.questions_2`, defined once in `types`.
-pub type RecallResponseValueQuestionsValue = super::super::types::vote::Questions2;
+/// The type `vote.attachedvote_questions`, defined once in `types`.
+pub type RecallResponseValueQuestionsValue = super::super::types::vote::AttachedvoteQuestions;
 
 impl ::bitrix24_runtime::Method for RecallRequest {
     const NAME: &'static str = "vote.AttachedVote.recall";
@@ -1494,8 +1494,8 @@ impl ::bitrix24_runtime::loose::Loose for VoteResponseValue {
     [VoteResponseValueQuestionsValue, VoteResponseValueUserAnswerMapValueValue]
 );
 
-/// The type `vote.questions_2`, defined once in `types`.
-pub type VoteResponseValueQuestionsValue = super::super::types::vote::Questions2;
+/// The type `vote.attachedvote_questions`, defined once in `types`.
+pub type VoteResponseValueQuestionsValue = super::super::types::vote::AttachedvoteQuestions;
 
 /// The type `vote.user_answer_map`, defined once in `types`.
 ///

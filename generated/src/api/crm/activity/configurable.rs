@@ -105,8 +105,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields, AddRequestLayout]
 );
 
-/// The type `crm.fields_13`, defined once in `types`.
-pub type AddRequestFields = super::super::super::types::crm::Fields13;
+/// The type `crm.activity_configurable_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::ActivityConfigurableFields;
 
 /// The type `crm.layout`, defined once in `types`.
 pub type AddRequestLayout = super::super::super::types::crm::Layout;
@@ -379,8 +379,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields, UpdateRequestLayout]
 );
 
-/// The type `crm.fields_13`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::crm::Fields13;
+/// The type `crm.activity_configurable_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::types::crm::ActivityConfigurableFields;
 
 /// The type `crm.layout`, defined once in `types`.
 pub type UpdateRequestLayout = super::super::super::types::crm::Layout;

@@ -85,8 +85,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `crm.fields_10`, defined once in `types`.
-pub type AddRequestFields = super::super::super::types::crm::Fields10;
+/// The type `crm.contact_company_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::ContactCompanyFields;
 
 /// The `result` of `crm.contact.company.add`.
 pub type AddResponse = bool;

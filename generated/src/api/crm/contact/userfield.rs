@@ -545,8 +545,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListColumnLabel {
     []
 );
 
-/// The type `crm.settings_6`, defined once in `types`.
-pub type AddRequestFieldsSettings = super::super::super::types::crm::Settings6;
+/// The type `crm.contact_userfield_settings`, defined once in `types`.
+pub type AddRequestFieldsSettings = super::super::super::types::crm::ContactUserfieldSettings;
 
 /// The `result` of `crm.contact.userfield.add`.
 pub type AddResponse = i64;
@@ -1377,8 +1377,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListColumnLabel {
     []
 );
 
-/// The type `crm.settings_6`, defined once in `types`.
-pub type UpdateRequestFieldsSettings = super::super::super::types::crm::Settings6;
+/// The type `crm.contact_userfield_settings`, defined once in `types`.
+pub type UpdateRequestFieldsSettings = super::super::super::types::crm::ContactUserfieldSettings;
 
 /// The `result` of `crm.contact.userfield.update`.
 pub type UpdateResponse = bool;

@@ -77,8 +77,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `crm.fields_4`, defined once in `types`.
-pub type AddRequestFields = super::super::super::types::crm::Fields4;
+/// The type `crm.userfield_add_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::UserfieldAddFields;
 
 /// The `result` of `crm.deal.userfield.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -515,8 +515,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 /// The `result` of `crm.deal.userfield.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
-/// The type `crm.shape_2`, defined once in `types`.
-pub type ListResponseItem = super::super::super::types::crm::Shape2;
+/// The type `crm.userfield_list_shape`, defined once in `types`.
+pub type ListResponseItem = super::super::super::types::crm::UserfieldListShape;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.userfield.list";
@@ -526,7 +526,7 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
-/// The fields of `crm.deal.userfield.list`'s rows (`Shape2`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `crm.deal.userfield.list`'s rows (`UserfieldListShape`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -658,8 +658,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `crm.fields_3`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::crm::Fields3;
+/// The type `crm.userfield_update_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::types::crm::UserfieldUpdateFields;
 
 /// The `result` of `crm.deal.userfield.update`.
 pub type UpdateResponse = bool;

@@ -222,8 +222,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
     [AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator]
 );
 
-/// The type `crm.settings_5`, defined once in `types`.
-pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings5;
+/// The type `crm.documentgenerator_numerator_settings`, defined once in `types`.
+pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::DocumentgeneratorNumeratorSettings;
 
 /// The `result` of `crm.documentgenerator.numerator.add`.
 pub type AddResponse = ::std::collections::BTreeMap<String, AddResponseValue>;
@@ -284,8 +284,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseValue {
     [AddResponseValueSettingsValue]
 );
 
-/// The type `crm.settings_5`, defined once in `types`.
-pub type AddResponseValueSettingsValue = super::super::super::types::crm::Settings5;
+/// The type `crm.documentgenerator_numerator_settings`, defined once in `types`.
+pub type AddResponseValueSettingsValue = super::super::super::types::crm::DocumentgeneratorNumeratorSettings;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.add";
@@ -507,8 +507,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
     [GetResponseValueSettingsValue]
 );
 
-/// The type `crm.settings_5`, defined once in `types`.
-pub type GetResponseValueSettingsValue = super::super::super::types::crm::Settings5;
+/// The type `crm.documentgenerator_numerator_settings`, defined once in `types`.
+pub type GetResponseValueSettingsValue = super::super::super::types::crm::DocumentgeneratorNumeratorSettings;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.get";
@@ -814,8 +814,8 @@ for ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberG
     []
 );
 
-/// The type `crm.settings_5`, defined once in `types`.
-pub type ListResponseSettings = super::super::super::types::crm::Settings5;
+/// The type `crm.documentgenerator_numerator_settings`, defined once in `types`.
+pub type ListResponseSettings = super::super::super::types::crm::DocumentgeneratorNumeratorSettings;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.list";
@@ -1078,8 +1078,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
     [UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator]
 );
 
-/// The type `crm.settings_5`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings5;
+/// The type `crm.documentgenerator_numerator_settings`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::DocumentgeneratorNumeratorSettings;
 
 /// The `result` of `crm.documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1138,8 +1138,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
     [UpdateResponseSettingsValue]
 );
 
-/// The type `crm.settings_5`, defined once in `types`.
-pub type UpdateResponseSettingsValue = super::super::super::types::crm::Settings5;
+/// The type `crm.documentgenerator_numerator_settings`, defined once in `types`.
+pub type UpdateResponseSettingsValue = super::super::super::types::crm::DocumentgeneratorNumeratorSettings;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.update";

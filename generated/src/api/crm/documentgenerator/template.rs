@@ -227,8 +227,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 /// The `result` of `crm.documentgenerator.template.add`.
 pub type AddResponse = ::std::collections::BTreeMap<String, AddResponseValue>;
 
-/// The type `crm.shape_3`, defined once in `types`.
-pub type AddResponseValue = super::super::super::types::crm::Shape3;
+/// The type `crm.documentgenerator_template_shape`, defined once in `types`.
+pub type AddResponseValue = super::super::super::types::crm::DocumentgeneratorTemplateShape;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.template.add";
@@ -394,8 +394,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `crm.documentgenerator.template.get`.
 pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
-/// The type `crm.shape_3`, defined once in `types`.
-pub type GetResponseValue = super::super::super::types::crm::Shape3;
+/// The type `crm.documentgenerator_template_shape`, defined once in `types`.
+pub type GetResponseValue = super::super::super::types::crm::DocumentgeneratorTemplateShape;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.template.get";
@@ -1572,8 +1572,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 /// The `result` of `crm.documentgenerator.template.update`.
 pub type UpdateResponse = ::std::collections::BTreeMap<String, UpdateResponseValue>;
 
-/// The type `crm.shape_3`, defined once in `types`.
-pub type UpdateResponseValue = super::super::super::types::crm::Shape3;
+/// The type `crm.documentgenerator_template_shape`, defined once in `types`.
+pub type UpdateResponseValue = super::super::super::types::crm::DocumentgeneratorTemplateShape;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.template.update";

@@ -1598,8 +1598,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
     [SetRequestProductRowsItem]
 );
 
-/// The type `crm.fields_14`, defined once in `types`.
-pub type SetRequestProductRowsItem = super::super::super::types::crm::Fields14;
+/// The type `crm.item_productrow_fields`, defined once in `types`.
+pub type SetRequestProductRowsItem = super::super::super::types::crm::ItemProductrowFields;
 
 /// The `result` of `crm.item.productrow.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1726,8 +1726,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields]
 );
 
-/// The type `crm.fields_14`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::crm::Fields14;
+/// The type `crm.item_productrow_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::types::crm::ItemProductrowFields;
 
 /// The `result` of `crm.item.productrow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -85,8 +85,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields]
 );
 
-/// The type `crm.fields_2`, defined once in `types`.
-pub type AddRequestFields = super::super::super::types::crm::Fields2;
+/// The type `crm.contact_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::ContactFields;
 
 /// The `result` of `crm.quote.contact.add`.
 pub type AddResponse = bool;

@@ -76,8 +76,8 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
     [BindRequestFields]
 );
 
-/// The type `crm.fields_11`, defined once in `types`.
-pub type BindRequestFields = super::super::super::types::crm::Fields11;
+/// The type `crm.timeline_bindings_fields`, defined once in `types`.
+pub type BindRequestFields = super::super::super::types::crm::TimelineBindingsFields;
 
 /// The `result` of `crm.timeline.bindings.bind`.
 pub type BindResponse = bool;
@@ -392,8 +392,8 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
     [UnbindRequestFields]
 );
 
-/// The type `crm.fields_11`, defined once in `types`.
-pub type UnbindRequestFields = super::super::super::types::crm::Fields11;
+/// The type `crm.timeline_bindings_fields`, defined once in `types`.
+pub type UnbindRequestFields = super::super::super::types::crm::TimelineBindingsFields;
 
 /// The `result` of `crm.timeline.bindings.unbind`.
 pub type UnbindResponse = bool;

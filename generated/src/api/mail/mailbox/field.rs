@@ -122,8 +122,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseItem]
 );
 
-/// The type `mail.item_2`, defined once in `types`.
-pub type GetResponseItem = super::super::super::types::mail::Item2;
+/// The type `mail.field_get_item`, defined once in `types`.
+pub type GetResponseItem = super::super::super::types::mail::FieldGetItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "mail.mailbox.field.get";

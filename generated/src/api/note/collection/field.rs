@@ -122,8 +122,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseItem]
 );
 
-/// The type `note.item_2`, defined once in `types`.
-pub type GetResponseItem = super::super::super::types::note::Item2;
+/// The type `note.field_get_item`, defined once in `types`.
+pub type GetResponseItem = super::super::super::types::note::FieldGetItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.collection.field.get";

@@ -815,8 +815,8 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskResponse {
     [AddAttachmentsFromDiskResponseCheckListItem]
 );
 
-/// The type `task.check_list_item_3`, defined once in `types`.
-pub type AddAttachmentsFromDiskResponseCheckListItem = super::super::super::types::task::CheckListItem3;
+/// The type `task.check_list_item_2`, defined once in `types`.
+pub type AddAttachmentsFromDiskResponseCheckListItem = super::super::super::types::task::CheckListItem2;
 
 impl ::bitrix24_runtime::Method for AddAttachmentsFromDiskRequest {
     const NAME: &'static str = "tasks.template.checklist.addAttachmentsFromDisk";
@@ -943,8 +943,8 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
     [CompleteResponseCheckListItem]
 );
 
-/// The type `task.check_list_item_2`, defined once in `types`.
-pub type CompleteResponseCheckListItem = super::super::super::types::task::CheckListItem2;
+/// The type `task.tasks_template_checklist_check_list_item`, defined once in `types`.
+pub type CompleteResponseCheckListItem = super::super::super::types::task::TasksTemplateChecklistCheckListItem;
 
 impl ::bitrix24_runtime::Method for CompleteRequest {
     const NAME: &'static str = "tasks.template.checklist.complete";
@@ -1164,8 +1164,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseCheckListItem]
 );
 
-/// The type `task.check_list_item_3`, defined once in `types`.
-pub type GetResponseCheckListItem = super::super::super::types::task::CheckListItem3;
+/// The type `task.check_list_item_2`, defined once in `types`.
+pub type GetResponseCheckListItem = super::super::super::types::task::CheckListItem2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.template.checklist.get";
@@ -1531,8 +1531,8 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterResponse {
     [MoveAfterResponseCheckListItem]
 );
 
-/// The type `task.check_list_item_2`, defined once in `types`.
-pub type MoveAfterResponseCheckListItem = super::super::super::types::task::CheckListItem2;
+/// The type `task.tasks_template_checklist_check_list_item`, defined once in `types`.
+pub type MoveAfterResponseCheckListItem = super::super::super::types::task::TasksTemplateChecklistCheckListItem;
 
 impl ::bitrix24_runtime::Method for MoveAfterRequest {
     const NAME: &'static str = "tasks.template.checklist.moveAfter";
@@ -1670,8 +1670,8 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeResponse {
     [MoveBeforeResponseCheckListItem]
 );
 
-/// The type `task.check_list_item_3`, defined once in `types`.
-pub type MoveBeforeResponseCheckListItem = super::super::super::types::task::CheckListItem3;
+/// The type `task.check_list_item_2`, defined once in `types`.
+pub type MoveBeforeResponseCheckListItem = super::super::super::types::task::CheckListItem2;
 
 impl ::bitrix24_runtime::Method for MoveBeforeRequest {
     const NAME: &'static str = "tasks.template.checklist.moveBefore";
@@ -1937,8 +1937,8 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
     [RenewResponseCheckListItem]
 );
 
-/// The type `task.check_list_item_2`, defined once in `types`.
-pub type RenewResponseCheckListItem = super::super::super::types::task::CheckListItem2;
+/// The type `task.tasks_template_checklist_check_list_item`, defined once in `types`.
+pub type RenewResponseCheckListItem = super::super::super::types::task::TasksTemplateChecklistCheckListItem;
 
 impl ::bitrix24_runtime::Method for RenewRequest {
     const NAME: &'static str = "tasks.template.checklist.renew";

@@ -128,8 +128,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     [ListResponseExternalDataItem]
 );
 
-/// The type `booking.external_data_2`, defined once in `types`.
-pub type ListResponseExternalDataItem = super::super::super::super::types::booking::ExternalData2;
+/// The type `booking.externaldata_list_external_data`, defined once in `types`.
+pub type ListResponseExternalDataItem = super::super::super::super::types::booking::ExternaldataListExternalData;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.waitlist.externalData.list";

@@ -252,8 +252,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
     [SetRequestItemsItem]
 );
 
-/// The type `crm.fields_10`, defined once in `types`.
-pub type SetRequestItemsItem = super::super::super::super::types::crm::Fields10;
+/// The type `crm.contact_company_fields`, defined once in `types`.
+pub type SetRequestItemsItem = super::super::super::super::types::crm::ContactCompanyFields;
 
 /// The `result` of `crm.contact.company.items.set`.
 pub type SetResponse = bool;

@@ -484,8 +484,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
     [SetRequestDataItem]
 );
 
-/// The type `crm.data_2`, defined once in `types`.
-pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;
+/// The type `crm.details_configuration_set_data`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::DetailsConfigurationSetData;
 
 /// The `result` of `crm.contact.details.configuration.set`.
 pub type SetResponse = bool;

@@ -252,8 +252,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
     [SetRequestItemsItem]
 );
 
-/// The type `crm.fields_2`, defined once in `types`.
-pub type SetRequestItemsItem = super::super::super::super::types::crm::Fields2;
+/// The type `crm.contact_fields`, defined once in `types`.
+pub type SetRequestItemsItem = super::super::super::super::types::crm::ContactFields;
 
 /// The `result` of `crm.deal.contact.items.set`.
 pub type SetResponse = bool;

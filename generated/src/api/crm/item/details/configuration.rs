@@ -645,8 +645,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
     [SetRequestDataItem, SetRequestScope]
 );
 
-/// The type `crm.data_2`, defined once in `types`.
-pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;
+/// The type `crm.details_configuration_set_data`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::DetailsConfigurationSetData;
 
 pub type SetRequestScope = super::super::super::super::enums::PC;
 

@@ -613,8 +613,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
     [SetRequestDataItem, SetRequestExtras, SetRequestScope]
 );
 
-/// The type `crm.data_3`, defined once in `types`.
-pub type SetRequestDataItem = super::super::super::super::types::crm::Data3;
+/// The type `crm.data_2`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

@@ -87,8 +87,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     [AddRequestFields, AddRequestPreset]
 );
 
-/// The type `crm.fields_12`, defined once in `types`.
-pub type AddRequestFields = super::super::super::super::types::crm::Fields12;
+/// The type `crm.requisite_preset_field_fields`, defined once in `types`.
+pub type AddRequestFields = super::super::super::super::types::crm::RequisitePresetFieldFields;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]
@@ -970,8 +970,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     [UpdateRequestFields, UpdateRequestPreset]
 );
 
-/// The type `crm.fields_12`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::super::types::crm::Fields12;
+/// The type `crm.requisite_preset_field_fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::super::types::crm::RequisitePresetFieldFields;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[non_exhaustive]

@@ -122,8 +122,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseItem]
 );
 
-/// The type `humanresources.item_2`, defined once in `types`.
-pub type GetResponseItem = super::super::super::super::types::humanresources::Item2;
+/// The type `humanresources.node_field_get_item`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::humanresources::NodeFieldGetItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "humanresources.node.member.field.get";

@@ -118,8 +118,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     [GetResponseItem]
 );
 
-/// The type `tasks.item_2`, defined once in `types`.
-pub type GetResponseItem = super::super::super::super::types::tasks::Item2;
+/// The type `tasks.task_field_get_item`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::tasks::TaskFieldGetItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.access.field.get";
