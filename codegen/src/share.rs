@@ -662,8 +662,9 @@ fn identical(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> u
             collect(&t.scope, &format!("type {}", t.name), &t.schema);
         }
         // New shared shapes, grouped by wanted name.
-        let mut wants: BTreeMap<(String, String), Vec<(usize, String, Option<String>)>> =
-            BTreeMap::new();
+        // (scope, wanted name) -> (users, canonical JSON, context) of each shape.
+        type Want = (usize, String, Option<String>);
+        let mut wants: BTreeMap<(String, String), Vec<Want>> = BTreeMap::new();
         for ((scope, canon), (users, keys)) in &seen {
             if users.len() < 2 || known.contains_key(&(scope.clone(), canon.clone())) {
                 continue;
