@@ -58,6 +58,17 @@ fn open(values: Vec<Value>, other: Value) -> Schema {
 #[macro_export]
 macro_rules! __enum_schema {
     ($name:ident, $helper:ident, [$($value:literal),*]) => {
+        $crate::__json_schema_impl!($name, _generator => $crate::schema::$helper(&[$($value),*]));
+    };
+}
+
+/// The one `JsonSchema` impl shape of the runtime's macros: named after the type, identified
+/// by its module path and name (so types of one name in two modules stay two definitions),
+/// with `$body` as the schema (`$generator` names the schema generator in it).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __json_schema_impl {
+    ($name:ident, $generator:ident => $body:expr) => {
         impl $crate::schema::__private::JsonSchema for $name {
             fn schema_name() -> ::std::borrow::Cow<'static, str> {
                 ::std::borrow::Cow::Borrowed(stringify!($name))
@@ -66,9 +77,9 @@ macro_rules! __enum_schema {
                 ::std::borrow::Cow::Borrowed(concat!(module_path!(), "::", stringify!($name)))
             }
             fn json_schema(
-                _: &mut $crate::schema::__private::SchemaGenerator,
+                $generator: &mut $crate::schema::__private::SchemaGenerator,
             ) -> $crate::schema::__private::Schema {
-                $crate::schema::$helper(&[$($value),*])
+                $body
             }
         }
     };
@@ -139,19 +150,11 @@ fn fill(
 #[macro_export]
 macro_rules! schema_data {
     ($name:ident, $text:literal, [$($dep:ty),* $(,)?]) => {
-        impl $crate::schema::__private::JsonSchema for $name {
-            fn schema_name() -> ::std::borrow::Cow<'static, str> {
-                ::std::borrow::Cow::Borrowed(stringify!($name))
-            }
-            fn schema_id() -> ::std::borrow::Cow<'static, str> {
-                ::std::borrow::Cow::Borrowed(concat!(module_path!(), "::", stringify!($name)))
-            }
-            fn json_schema(
-                generator: &mut $crate::schema::__private::SchemaGenerator,
-            ) -> $crate::schema::__private::Schema {
-                $crate::schema::data(generator, $text, &[$($crate::schema::sub::<$dep>),*])
-            }
-        }
+        $crate::__json_schema_impl!($name, generator => $crate::schema::data(
+            generator,
+            $text,
+            &[$($crate::schema::sub::<$dep>),*],
+        ));
     };
 }
 

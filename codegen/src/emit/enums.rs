@@ -115,7 +115,6 @@ impl Emitter<'_> {
             .values
             .iter()
             .any(|(_, v)| matches!(v, EnumValue::Str(s) if s.is_empty()));
-        let name_text = name.to_string();
         let values = e.values.iter().map(|(_, v)| {
             let l = lit(v);
             quote!(::serde_json::Value::from(#l))
@@ -153,17 +152,7 @@ impl Emitter<'_> {
             #rt::loose_deserialize!(#name);
             #cfg
             #[cfg(feature = "schemars")]
-            impl ::schemars::JsonSchema for #name {
-                fn schema_name() -> ::std::borrow::Cow<'static, str> {
-                    ::std::borrow::Cow::Borrowed(#name_text)
-                }
-                fn schema_id() -> ::std::borrow::Cow<'static, str> {
-                    ::std::borrow::Cow::Borrowed(concat!(module_path!(), "::", #name_text))
-                }
-                fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
-                    #rt::schema::open_values(vec![#(#values),*])
-                }
-            }
+            #rt::__json_schema_impl!(#name, _generator => #rt::schema::open_values(vec![#(#values),*]));
         }
     }
 }

@@ -944,24 +944,14 @@ impl ::bitrix24_runtime::loose::Loose for V1YesV2Etc {
 
 #[cfg(feature = "bizproc")]
 #[cfg(feature = "schemars")]
-impl ::schemars::JsonSchema for V1YesV2Etc {
-    fn schema_name() -> ::std::borrow::Cow<'static, str> {
-        ::std::borrow::Cow::Borrowed("V1YesV2Etc")
-    }
-    fn schema_id() -> ::std::borrow::Cow<'static, str> {
-        ::std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "V1YesV2Etc"))
-    }
-    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
-        ::bitrix24_runtime::schema::open_values(
-            vec![
-                ::serde_json::Value::from(1), ::serde_json::Value::from("yes"),
-                ::serde_json::Value::from(2), ::serde_json::Value::from("no"),
-                ::serde_json::Value::from(3), ::serde_json::Value::from("ok"),
-                ::serde_json::Value::from(4), ::serde_json::Value::from("cancel")
-            ],
-        )
-    }
-}
+::bitrix24_runtime::__json_schema_impl!(
+    V1YesV2Etc, _generator =>
+    ::bitrix24_runtime::schema::open_values(vec![::serde_json::Value::from(1),
+    ::serde_json::Value::from("yes"), ::serde_json::Value::from(2),
+    ::serde_json::Value::from("no"), ::serde_json::Value::from(3),
+    ::serde_json::Value::from("ok"), ::serde_json::Value::from(4),
+    ::serde_json::Value::from("cancel")])
+);
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
